@@ -1,0 +1,28 @@
+"""Clinical decision tables: workbook -> model -> durable-rules -> decisions."""
+
+from engine.errors import (
+    EngineFailure,
+    FactError,
+    HitPolicyViolation,
+    Location,
+    Problem,
+    TriageError,
+    WorkbookError,
+)
+from engine.loader import load, load_sheets
+from engine.model import Decision, FiredRule, Model
+
+__all__ = [
+    "Decision",
+    "EngineFailure",
+    "FactError",
+    "FiredRule",
+    "HitPolicyViolation",
+    "Location",
+    "Model",
+    "Problem",
+    "TriageError",
+    "WorkbookError",
+    "load",
+    "load_sheets",
+]

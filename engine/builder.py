@@ -1,0 +1,328 @@
+"""From raw sheets to a checked :class:`~engine.model.Model`.
+
+No IO here: :mod:`engine.workbook` reads files, this module only looks at rows. Every problem
+found is collected with its cell and a fix; :class:`WorkbookError` is raised once, at the end,
+listing them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from engine.conditions import (
+    AnyOf,
+    Between,
+    CellSyntaxError,
+    Compare,
+    Condition,
+    Equals,
+    parse_condition,
+)
+from engine.errors import Location, Problem, WorkbookError
+from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
+from engine.values import (
+    ValueProblem,
+    read_name,
+    read_typed,
+    read_yes_no,
+    split_list,
+    text_of,
+)
+from engine.workbook import Sheet
+
+INPUT_HEADERS = ("name", "type", "unit", "allowed values", "required", "description")
+ABOUT_FIELDS = {
+    "table id": "table_id",
+    "title": "title",
+    "version": "version",
+    "owner": "owner",
+    "clinical reviewer": "clinical_reviewer",
+    "review date": "review_date",
+    "description": "description",
+}
+SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
+
+
+def build_model(
+    sheets: Sequence[Sheet], version: str, source: str = "", require_citations: bool = True
+) -> Model:
+    problems: list[Problem] = []
+    by_name = {s.name.strip().lower(): s for s in sheets}
+    about = _read_about(by_name.get("about"), problems)
+    inputs = _read_inputs(by_name.get("inputs"), problems)
+    headers = [h for s in sheets if is_table_sheet(s) and (h := read_header(s, problems))]
+    if not headers and not any(is_table_sheet(s) for s in sheets):
+        problems.append(Problem(None, "the workbook has no decision table",
+                                "add a sheet whose cell A1 reads 'Table'"))
+    tables = _read_tables(headers, inputs, problems, require_citations)
+    ordered = _order(tables, problems)
+    vignettes = _read_tests(by_name.get("tests"), inputs, ordered, problems)
+    if problems:
+        raise WorkbookError(problems, source)
+    return Model(about, inputs, tuple(ordered), vignettes, version, source)
+
+
+# --- About ---------------------------------------------------------------------------------
+
+
+def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
+    if sheet is None:
+        problems.append(Problem(None, "the workbook has no 'About' sheet",
+                                "add a sheet named About with Table id and Version"))
+        return About("")
+    fields: dict[str, str] = {}
+    for row in range(len(sheet.rows)):
+        label = text_of(sheet.value(row, 0)).lower().rstrip(":")
+        if label in ("field", ""):
+            continue
+        key = ABOUT_FIELDS.get(label)
+        if key is None:
+            problems.append(Problem(sheet.location(row, 0), f"unknown field '{label}'",
+                                    "use one of " + ", ".join(f.capitalize() for f in ABOUT_FIELDS)))
+            continue
+        fields[key] = text_of(sheet.value(row, 1))
+        if key == "table_id":
+            try:
+                read_name(sheet.value(row, 1), "table id")
+            except ValueProblem as exc:
+                problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix))
+        if key == "version" and not SEMVER.match(fields[key]):
+            problems.append(Problem(sheet.location(row, 1),
+                                    f"'{fields[key]}' is not a semantic version",
+                                    "write major.minor.patch, for example 1.0.0"))
+    for required in ("table_id", "version"):
+        if not fields.get(required):
+            label = next(k for k, v in ABOUT_FIELDS.items() if v == required)
+            problems.append(Problem(Location(sheet.name), f"'{label.capitalize()}' is missing",
+                                    f"add a row '{label.capitalize()}' with its value"))
+    return About(**fields)
+
+
+# --- Inputs --------------------------------------------------------------------------------
+
+
+def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef, ...]:
+    if sheet is None:
+        problems.append(Problem(None, "the workbook has no 'Inputs' sheet",
+                                "add a sheet named Inputs listing every fact"))
+        return ()
+    for col, expected in enumerate(INPUT_HEADERS):
+        found = text_of(sheet.value(0, col)).lower()
+        if found != expected:
+            problems.append(Problem(sheet.location(0, col),
+                                    f"header '{text_of(sheet.value(0, col))}' should be "
+                                    f"'{expected.capitalize()}'", f"write {expected.capitalize()}"))
+    inputs: list[InputDef] = []
+    seen: dict[str, Location] = {}
+    for row in range(1, len(sheet.rows)):
+        if all(v is None for v in sheet.rows[row]):
+            continue
+        definition = _read_input_row(sheet, row, problems)
+        if definition is None:
+            continue
+        if definition.name in seen:
+            problems.append(Problem(sheet.location(row, 0),
+                                    f"input '{definition.name}' is declared twice "
+                                    f"(also at {seen[definition.name]})", "keep one row per input"))
+            continue
+        seen[definition.name] = sheet.location(row, 0)
+        inputs.append(definition)
+    return tuple(inputs)
+
+
+def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef | None:
+    at = sheet.location
+    try:
+        name = read_name(sheet.value(row, 0), "input")
+    except ValueProblem as exc:
+        problems.append(Problem(at(row, 0), exc.message, exc.fix))
+        return None
+    type_text = text_of(sheet.value(row, 1)).lower()
+    try:
+        kind = Kind(type_text)
+    except ValueError:
+        problems.append(Problem(at(row, 1), f"unknown type '{type_text}'",
+                                "write boolean, number, integer, enum or text"))
+        return None
+    try:
+        required = read_yes_no(sheet.value(row, 4))
+    except ValueProblem as exc:
+        problems.append(Problem(at(row, 4), exc.message, exc.fix))
+        required = True
+    allowed_raw = sheet.value(row, 3)
+    allowed: tuple[str, ...] = ()
+    value_range: Condition | None = None
+    if kind is Kind.ENUM:
+        allowed = tuple(v.strip('"') for v in split_list(allowed_raw))
+        if not allowed:
+            problems.append(Problem(at(row, 3), "an enum needs its allowed values",
+                                    "list the values separated by commas"))
+        elif len(set(allowed)) != len(allowed):
+            problems.append(Problem(at(row, 3), "a value is listed twice", "list each value once"))
+    elif kind in (Kind.NUMBER, Kind.INTEGER) and allowed_raw is not None:
+        value_range = _read_range(allowed_raw, at(row, 3), problems)
+    elif allowed_raw is not None:
+        problems.append(Problem(at(row, 3), f"a {kind} input takes no allowed values",
+                                "leave the cell empty"))
+    return InputDef(name, kind, text_of(sheet.value(row, 2)), allowed, value_range, required,
+                    text_of(sheet.value(row, 5)), at(row, 0))
+
+
+def _read_range(raw: object, where: Location, problems: list[Problem]) -> Condition | None:
+    fix = "write a range such as [16..120] or a bound such as >= 0"
+    try:
+        condition = parse_condition(raw)
+    except CellSyntaxError as exc:
+        problems.append(Problem(where, exc.message, fix))
+        return None
+    if not isinstance(condition, AnyOf) or not all(
+        isinstance(i, Between | Compare | Equals) and not isinstance(getattr(i, "value", 0), str)
+        for i in condition.items
+    ):
+        problems.append(Problem(where, f"'{text_of(raw)}' is not a numeric range", fix))
+        return None
+    return condition
+
+
+# --- tables and chaining -------------------------------------------------------------------
+
+
+def _read_tables(headers: list[Header], inputs: tuple[InputDef, ...], problems: list[Problem],
+                 require_citations: bool) -> list[Table]:
+    input_names = {i.name: i for i in inputs}
+    outputs: dict[str, OutputDef] = {}
+    table_names: dict[str, str] = {}
+    for header in headers:
+        if header.name in table_names:
+            problems.append(Problem(header.sheet.location(0, 1),
+                                    f"table name '{header.name}' is also used on sheet "
+                                    f"'{table_names[header.name]}'", "give each table its own name"))
+        table_names.setdefault(header.name, header.sheet.name)
+        for _, out in header.output_cols:
+            if out.name in input_names:
+                problems.append(Problem(out.location, f"output '{out.name}' has the name of an "
+                                        "input", "give the output another name"))
+            elif out.name in outputs:
+                problems.append(Problem(out.location, f"output '{out.name}' is also produced by "
+                                        f"table '{outputs[out.name].table}'",
+                                        "give each output its own name"))
+            else:
+                outputs[out.name] = out
+    list_outputs = {o.name for h in headers for _, o in h.output_cols
+                    if not h.hit_policy.single_hit and h.aggregation is None}
+    tables = []
+    for header in headers:
+        types: dict[int, ColumnType] = {}
+        for col, column in header.input_cols:
+            source: InputDef | OutputDef | None = input_names.get(column.name) or outputs.get(
+                column.name)
+            if source is None:
+                problems.append(Problem(column.location, f"'{column.name}' is not an input or an "
+                                        "output of another table", _did_you_mean(
+                                            column.name, [*input_names, *outputs])))
+                types[col] = ColumnType(Kind.TEXT, (), False)
+                continue
+            if isinstance(source, OutputDef) and source.name in {o.name for _, o in
+                                                                 header.output_cols}:
+                problems.append(Problem(column.location, f"the table reads its own output "
+                                        f"'{column.name}'", "read an input or another table's "
+                                        "output"))
+            types[col] = column_type(source, list_outputs)
+        tables.append(read_rules(header, types, problems, require_citations))
+    return tables
+
+
+def _order(tables: list[Table], problems: list[Problem]) -> list[Table]:
+    """Dependency order (a table after every table whose output it reads), stable by sheet."""
+    producer = {o.name: t.name for t in tables for o in t.outputs}
+    deps = {t.name: {producer[c.name] for c in t.inputs
+                     if c.name in producer and producer[c.name] != t.name} for t in tables}
+    ordered: list[Table] = []
+    placed: set[str] = set()
+    remaining = list(tables)
+    while remaining:
+        ready = [t for t in remaining if deps[t.name] <= placed]
+        if not ready:
+            cycle = ", ".join(t.name for t in remaining)
+            problems.append(Problem(remaining[0].location, f"tables read each other's outputs in a "
+                                    f"cycle: {cycle}", "remove one of the links so the tables can "
+                                    "be evaluated in order"))
+            return ordered + remaining
+        for table in ready:
+            ordered.append(table)
+            placed.add(table.name)
+            remaining.remove(table)
+    return ordered
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, candidates, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "declare it on the Inputs sheet, or name an output of another table"
+
+
+# --- Tests ---------------------------------------------------------------------------------
+
+
+def _read_tests(sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[Table],
+                problems: list[Problem]) -> tuple[Vignette, ...]:
+    if sheet is None:
+        return ()
+    input_defs = {i.name: i for i in inputs}
+    output_defs = {o.name: (t, o) for t in tables for o in t.outputs}
+    columns: dict[int, str] = {}
+    note_col = None
+    for col in range(1, sheet.width):
+        head = text_of(sheet.value(0, col))
+        if not head:
+            continue
+        if head.lower() == "note":
+            note_col = col
+        elif head in input_defs or head in output_defs:
+            columns[col] = head
+        else:
+            problems.append(Problem(sheet.location(0, col), f"'{head}' is not an input or an "
+                                    "output", _did_you_mean(head, [*input_defs, *output_defs])))
+    if text_of(sheet.value(0, 0)).lower() != "test id":
+        problems.append(Problem(sheet.location(0, 0), "the first column must be 'Test id'",
+                                "write Test id"))
+    vignettes = []
+    for row in range(1, len(sheet.rows)):
+        if all(v is None for v in sheet.rows[row]):
+            continue
+        facts: dict[str, Any] = {}
+        expected: dict[str, Any] = {}
+        for col, name in columns.items():
+            raw = sheet.value(row, col)
+            if raw is None:
+                continue
+            try:
+                if name in input_defs:
+                    facts[name] = read_typed(raw, input_defs[name].kind,
+                                             input_defs[name].allowed_values)
+                else:
+                    table, out = output_defs[name]
+                    expected[name] = _read_expected(raw, table, out)
+            except ValueProblem as exc:
+                problems.append(Problem(sheet.location(row, col), exc.message, exc.fix))
+        vignette_id = text_of(sheet.value(row, 0)) or f"row{row + 1}"
+        note = text_of(sheet.value(row, note_col)) if note_col else ""
+        vignettes.append(Vignette(vignette_id, row + 1, facts, expected, note,
+                                  sheet.location(row, 0)))
+    return tuple(vignettes)
+
+
+def _read_expected(raw: object, table: Table, out: OutputDef) -> Any:
+    if table.aggregation is Aggregation.COUNT:
+        return read_typed(raw, Kind.INTEGER)
+    if table.returns_list:
+        return [read_typed(v, out.kind, out.allowed_values) for v in split_list(raw)]
+    if text_of(raw).lower() == "null":
+        return None
+    return read_typed(raw, out.kind, out.allowed_values)

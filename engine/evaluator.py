@@ -1,0 +1,167 @@
+"""Evaluation: the only code that talks to durable-rules at run time.
+
+We drive durable-rules' C engine (``durable_rules_engine``) directly rather than through its
+``Host``: no background timer threads, no Python action closures whose exceptions the Host
+would swallow, and full control of the session. Per table there is one ruleset and one
+session (``sid`` "0"), reused for every evaluation — opening a session costs ~50x a match.
+
+One evaluation of a table, under the table's lock:
+
+1. ``assert_facts`` posts one message per chunk (see :mod:`engine.compiler`);
+2. the matches are drained with ``start_action_for_state`` / ``complete_and_start_action``
+   until none is left — each action's name is a path, each path a rule;
+3. ``retract_facts`` removes the messages again.
+
+The session is then empty again: no stored fact, no event, no pending action — which
+:meth:`TableRunner.is_clean` checks and the tests assert after every evaluation. Some calls
+durable-rules offers are never made, because they crash or corrupt the C core:
+``delete_state`` (segmentation fault when the fact matched nothing), ``abandon_action``
+(the next completed action then crashes), ``complete_and_start_action`` without a started
+action (segmentation fault).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import durable_rules_engine as dre
+
+from engine.compiler import CHUNKS_PER_GROUP, CompiledTable, compile_model
+from engine.conditions import AnyValue, matches
+from engine.errors import EngineFailure
+from engine.facts import check_facts
+from engine.hitpolicy import resolve
+from engine.model import Decision, FiredRule, MatchedCondition, Model, Rule, Table
+
+_HANDLES = threading.Lock()  # the C core's handle table is a global without a lock
+_SID = "0"
+
+
+class TableRunner:
+    """One compiled table loaded into durable-rules, with its session."""
+
+    def __init__(self, compiled: CompiledTable, name: str) -> None:
+        self.compiled = compiled
+        self._name = name
+        self._definition = json.dumps(compiled.definition())
+        self._path_rule = {p.name: p.rule for p in compiled.paths}
+        self._prefixes = tuple(
+            '{"sid":"%s","id":"c%d","k":%d,"j":%d' % (_SID, c, *divmod(c, CHUNKS_PER_GROUP))
+            for c in range(compiled.chunks)
+        )
+        self._fields = tuple((f, f.source) for f in compiled.fields)
+        self._lock = threading.Lock()
+        self._state: int | None = None  # the session's offset, known after the first message
+        self._handle = self._create()
+        self._finalizer = weakref.finalize(self, _delete, self._handle)
+
+    def _create(self) -> int:
+        with _HANDLES:
+            try:
+                return int(dre.create_ruleset(self._name, self._definition))
+            except Exception as exc:  # durable_rules_engine.error
+                raise EngineFailure(f"durable-rules refused table '{self.compiled.table}': "
+                                    f"{exc}") from exc
+
+    def messages(self, values: Mapping[str, Any]) -> str:
+        body = ",".join(part for f, source in self._fields if (part := f.encode(values[source])))
+        if body:
+            body = "," + body
+        return "[" + ",".join(prefix + body + "}" for prefix in self._prefixes) + "]"
+
+    def match(self, values: Mapping[str, Any]) -> list[int]:
+        """Indices of the rules whose conditions ``values`` satisfy, in rule order."""
+        if not self.compiled.paths:
+            return []
+        messages = self.messages(values)
+        matched: set[int] = set()
+        with self._lock:
+            try:
+                _, state = dre.assert_facts(self._handle, messages)
+                self._state = state
+                try:
+                    started = dre.start_action_for_state(self._handle, state)
+                    action = started[1] if started is not None else None
+                    while action is not None:
+                        matched.add(self._path_rule[action[2:action.index('"', 2)]])
+                        action = dre.complete_and_start_action(self._handle, state)
+                finally:
+                    dre.retract_facts(self._handle, messages)
+            except Exception as exc:
+                self._reset()
+                raise EngineFailure(f"durable-rules failed on table '{self.compiled.table}': "
+                                    f"{exc}") from exc
+        return sorted(matched)
+
+    def is_clean(self) -> bool:
+        """No stored fact, event or pending action in the session."""
+        with self._lock:
+            if self._state is None:
+                return True  # no message was ever posted
+            facts = json.loads(dre.get_facts(self._handle, _SID))
+            events = json.loads(dre.get_events(self._handle, _SID))
+            pending = dre.start_action_for_state(self._handle, self._state)
+            if pending is not None:  # a dirty session must not serve again
+                self._reset()
+            return facts == [] and events == [] and pending is None
+
+    def _reset(self) -> None:
+        """After a failure the session may hold anything: start over with a new ruleset."""
+        self._finalizer()
+        self._state = None
+        self._handle = self._create()
+        self._finalizer = weakref.finalize(self, _delete, self._handle)
+
+
+def _delete(handle: int) -> None:
+    with _HANDLES:
+        try:
+            dre.delete_ruleset(handle)
+        except Exception:  # already gone; nothing left to free
+            return
+
+
+class Program:
+    """A model's tables loaded into durable-rules. Create one per model (``engine.load``
+    does); evaluations may run from several threads at once."""
+
+    def __init__(self, model: Model, compiled: Mapping[str, CompiledTable] | None = None) -> None:
+        self.model = model
+        compiled = compiled if compiled is not None else compile_model(model)
+        self.runners = {
+            t.name: TableRunner(compiled[t.name], f"{model.about.table_id or 'model'}.{t.name}")
+            for t in model.tables
+        }
+
+    def evaluate(self, facts: Mapping[str, Any]) -> Decision:
+        values = check_facts(self.model.inputs, facts)
+        outputs: dict[str, Any] = {}
+        fired: list[FiredRule] = []
+        for table in self.model.tables:
+            outcome = resolve(table, self.runners[table.name].match(values))
+            values.update(outcome.by_output)
+            outputs[table.name] = outcome.value
+            fired.extend(_describe(table, rule, values) for rule in outcome.fired)
+        return Decision(self.model.version, outputs, tuple(fired))
+
+    def is_clean(self) -> bool:
+        return all(r.is_clean() for r in self.runners.values())
+
+
+def _describe(table: Table, rule: Rule, values: Mapping[str, Any]) -> FiredRule:
+    conditions = tuple(
+        MatchedCondition(column.name, cell.text, values.get(column.name))
+        for column, cell in zip(table.inputs, rule.cells, strict=True)
+        if not isinstance(cell.condition, AnyValue)
+    )
+    if not all(matches(cell.condition, values.get(column.name))
+               for column, cell in zip(table.inputs, rule.cells, strict=True)):
+        raise EngineFailure(f"durable-rules fired rule '{rule.rule_id}' of table '{table.name}' "
+                            "although its conditions do not hold")
+    outputs = {o.name: v for o, v in zip(table.outputs, rule.outputs, strict=True)}
+    return FiredRule(table.name, rule.rule_id, table.sheet, rule.row, rule.citation,
+                     conditions, outputs)

@@ -1,0 +1,83 @@
+"""Checking the facts of one evaluation against the Inputs sheet.
+
+Every problem is collected so that an integrator sees all bad fields at once. A required fact
+that is missing is an error — never read as "no" — and an optional one becomes ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from engine.conditions import format_value, matches
+from engine.errors import FactError, FieldProblem
+from engine.model import InputDef, Kind
+
+
+def check_facts(inputs: tuple[InputDef, ...], facts: object) -> dict[str, Any]:
+    """Return every declared input's value (``None`` where an optional one is absent) or raise
+    :class:`FactError` listing every unknown, mistyped, out-of-range or missing field."""
+    if not isinstance(facts, Mapping):
+        raise FactError([FieldProblem("facts", "must be an object of fact names and values")])
+    problems: list[FieldProblem] = []
+    declared = {i.name: i for i in inputs}
+    for name in facts:
+        if name not in declared:
+            problems.append(FieldProblem(str(name), _unknown_message(str(name), declared)))
+    values: dict[str, Any] = {}
+    for definition in inputs:
+        value = facts.get(definition.name)
+        if value is None:
+            if definition.required:
+                problems.append(FieldProblem(definition.name, "is required but missing"))
+            values[definition.name] = None
+            continue
+        checked, message = _check(definition, value)
+        if message:
+            problems.append(FieldProblem(definition.name, message))
+        values[definition.name] = checked
+    if problems:
+        raise FactError(problems)
+    return values
+
+
+def _unknown_message(name: str, declared: Mapping[str, InputDef]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"is not an input of this table{hint}"
+
+
+def _check(definition: InputDef, value: object) -> tuple[Any, str]:
+    kind = definition.kind
+    if kind is Kind.BOOLEAN:
+        if not isinstance(value, bool):
+            return value, f"must be true or false, not {_show(value)}"
+        return value, ""
+    if kind in (Kind.ENUM, Kind.TEXT):
+        if not isinstance(value, str):
+            return value, f"must be text, not {_show(value)}"
+        if kind is Kind.ENUM and value not in definition.allowed_values:
+            choices = ", ".join(definition.allowed_values)
+            return value, f"{_show(value)} is not one of {choices}"
+        return value, ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value, f"must be a number, not {_show(value)}"
+    if not math.isfinite(value):
+        return value, "must be a finite number"
+    if kind is Kind.INTEGER:
+        if not float(value).is_integer():
+            return value, f"must be a whole number, not {_show(value)}"
+        value = int(value)
+    if definition.value_range is not None and not matches(definition.value_range, value):
+        unit = f" {definition.unit}" if definition.unit else ""
+        return value, f"{_show(value)} is outside the allowed range {definition.value_range}{unit}"
+    return value, ""
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool | int | float | str):
+        return format_value(value)
+    return type(value).__name__

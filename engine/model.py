@@ -1,0 +1,228 @@
+"""The immutable model of a workbook: what the loader produces and every later stage reads.
+
+Frozen dataclasses and tuples only; no pandas types pass the loader. Every element keeps the
+:class:`~engine.errors.Location` it was read from, so any later finding can point at a cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from engine.conditions import Condition, Value
+from engine.errors import Location
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.evaluator import Program
+
+
+class Kind(StrEnum):
+    BOOLEAN = "boolean"
+    NUMBER = "number"
+    INTEGER = "integer"
+    ENUM = "enum"
+    TEXT = "text"
+
+
+class HitPolicy(StrEnum):
+    UNIQUE = "UNIQUE"
+    ANY = "ANY"
+    PRIORITY = "PRIORITY"
+    FIRST = "FIRST"
+    COLLECT = "COLLECT"
+    RULE_ORDER = "RULE ORDER"
+    OUTPUT_ORDER = "OUTPUT ORDER"
+
+    @property
+    def single_hit(self) -> bool:
+        return self in (HitPolicy.UNIQUE, HitPolicy.ANY, HitPolicy.PRIORITY, HitPolicy.FIRST)
+
+
+class Aggregation(StrEnum):
+    SUM = "SUM"
+    MIN = "MIN"
+    MAX = "MAX"
+    COUNT = "COUNT"
+
+
+@dataclass(frozen=True)
+class InputDef:
+    """One row of the Inputs sheet: a fact the integrator supplies."""
+
+    name: str
+    kind: Kind
+    unit: str = ""
+    allowed_values: tuple[str, ...] = ()  # enum values, in the order written
+    value_range: Condition | None = None  # numeric range, as a unary test such as [16..120]
+    required: bool = True
+    description: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class OutputDef:
+    """One output column of a decision table. ``allowed_values`` are in priority order
+    (first = highest) for PRIORITY and OUTPUT ORDER."""
+
+    name: str
+    table: str
+    kind: Kind
+    allowed_values: tuple[Value, ...] = ()
+    default: Value | None = None
+    has_default: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """An input entry of a rule: the text as written, its parsed condition, and where."""
+
+    text: str
+    condition: Condition
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """An input column of a decision table; ``name`` is an Inputs-sheet name or the name of an
+    output of another table (chaining)."""
+
+    name: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    index: int  # 0-based position in the table; rule order for FIRST and RULE ORDER
+    rule_id: str
+    row: int  # 1-based sheet row
+    cells: tuple[Cell, ...]  # one per input column
+    outputs: tuple[Value | None, ...]  # one per output column
+    citation: str = ""
+    note: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    sheet: str
+    hit_policy: HitPolicy
+    aggregation: Aggregation | None
+    inputs: tuple[InputColumn, ...]
+    outputs: tuple[OutputDef, ...]
+    rules: tuple[Rule, ...]
+    description: str = ""
+    location: Location | None = None
+
+    @property
+    def returns_list(self) -> bool:
+        """Multi-hit tables without an aggregation return a list."""
+        return not self.hit_policy.single_hit and self.aggregation is None
+
+
+@dataclass(frozen=True)
+class Vignette:
+    """One row of the Tests sheet: facts and the outputs a reviewer expects."""
+
+    vignette_id: str
+    row: int
+    facts: Mapping[str, Any]
+    expected: Mapping[str, Any]
+    note: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class About:
+    table_id: str
+    title: str = ""
+    version: str = ""
+    owner: str = ""
+    clinical_reviewer: str = ""
+    review_date: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MatchedCondition:
+    input: str
+    test: str
+    value: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "test": self.test, "value": self.value}
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    table: str
+    rule_id: str
+    sheet: str
+    row: int
+    citation: str
+    conditions: tuple[MatchedCondition, ...]
+    outputs: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "rule_id": self.rule_id,
+            "sheet": self.sheet,
+            "row": self.row,
+            "citation": self.citation,
+            "conditions": [c.as_dict() for c in self.conditions],
+            "outputs": dict(self.outputs),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one evaluation. ``outputs`` maps each table's name to its result: a value
+    for one output column, a dict for several, a list for multi-hit policies."""
+
+    version: str
+    outputs: Mapping[str, Any]
+    fired: tuple[FiredRule, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "outputs": dict(self.outputs),
+            "fired": [f.as_dict() for f in self.fired],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A loaded, checked and compiled workbook. ``tables`` are in evaluation order."""
+
+    about: About
+    inputs: tuple[InputDef, ...]
+    tables: tuple[Table, ...]
+    vignettes: tuple[Vignette, ...]
+    version: str
+    source: str = ""
+    program: Program | None = field(default=None, repr=False, compare=False)
+
+    def input(self, name: str) -> InputDef | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+    def output(self, name: str) -> OutputDef | None:
+        return next((o for t in self.tables for o in t.outputs if o.name == name), None)
+
+    def evaluate(self, facts: Mapping[str, Any]) -> Decision:
+        """Check ``facts`` against the Inputs sheet, then run every table through durable-rules.
+        Raises :class:`~engine.errors.FactError` or :class:`~engine.errors.HitPolicyViolation`.
+        Safe to call from several threads at once."""
+        if self.program is None:
+            from engine.evaluator import Program
+
+            object.__setattr__(self, "program", Program(self))
+        assert self.program is not None
+        return self.program.evaluate(facts)

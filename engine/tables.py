@@ -1,0 +1,296 @@
+"""Reading decision-table sheets (A1 = 'Table') into :class:`~engine.model.Table` objects.
+
+Two passes, because tables chain: :func:`read_header` reads every table's name, hit policy,
+columns and output definitions first; :func:`read_rules` then reads the rules, when the type
+of every input column (an Inputs-sheet fact or another table's output) is known.
+Problems are collected, never raised, so one run reports them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.conditions import CellSyntaxError, Value, parse_condition, type_problems
+from engine.errors import Location, Problem
+from engine.model import (
+    Aggregation,
+    Cell,
+    HitPolicy,
+    InputColumn,
+    InputDef,
+    Kind,
+    OutputDef,
+    Rule,
+    Table,
+)
+from engine.values import ValueProblem, read_literal, read_name, read_typed, split_list, text_of
+from engine.workbook import Sheet
+
+HEADER_ROWS = 8  # rules start on sheet row 9
+KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 4, 5, 6, 7  # 0-based
+MAX_INPUT_COLUMNS = 200
+MAX_RULES = 250_000
+
+HIT_POLICIES: dict[str, tuple[HitPolicy, Aggregation | None]] = {
+    "UNIQUE": (HitPolicy.UNIQUE, None),
+    "U": (HitPolicy.UNIQUE, None),
+    "ANY": (HitPolicy.ANY, None),
+    "A": (HitPolicy.ANY, None),
+    "PRIORITY": (HitPolicy.PRIORITY, None),
+    "P": (HitPolicy.PRIORITY, None),
+    "FIRST": (HitPolicy.FIRST, None),
+    "F": (HitPolicy.FIRST, None),
+    "COLLECT": (HitPolicy.COLLECT, None),
+    "C": (HitPolicy.COLLECT, None),
+    "COLLECT SUM": (HitPolicy.COLLECT, Aggregation.SUM),
+    "C+": (HitPolicy.COLLECT, Aggregation.SUM),
+    "COLLECT MIN": (HitPolicy.COLLECT, Aggregation.MIN),
+    "C<": (HitPolicy.COLLECT, Aggregation.MIN),
+    "COLLECT MAX": (HitPolicy.COLLECT, Aggregation.MAX),
+    "C>": (HitPolicy.COLLECT, Aggregation.MAX),
+    "COLLECT COUNT": (HitPolicy.COLLECT, Aggregation.COUNT),
+    "C#": (HitPolicy.COLLECT, Aggregation.COUNT),
+    "RULE ORDER": (HitPolicy.RULE_ORDER, None),
+    "R": (HitPolicy.RULE_ORDER, None),
+    "OUTPUT ORDER": (HitPolicy.OUTPUT_ORDER, None),
+    "O": (HitPolicy.OUTPUT_ORDER, None),
+}
+_POLICY_FIX = "write UNIQUE, ANY, PRIORITY, FIRST, COLLECT (optionally SUM, MIN, MAX or COUNT), "
+_POLICY_FIX += "RULE ORDER or OUTPUT ORDER, or a DMN letter such as U, P, F, C+"
+
+
+@dataclass
+class Header:
+    """What pass one learns of a table sheet."""
+
+    sheet: Sheet
+    name: str
+    hit_policy: HitPolicy
+    aggregation: Aggregation | None
+    description: str
+    input_cols: list[tuple[int, InputColumn]] = field(default_factory=list)
+    output_cols: list[tuple[int, OutputDef]] = field(default_factory=list)
+    citation_col: int | None = None
+    note_col: int | None = None
+
+
+def is_table_sheet(sheet: Sheet) -> bool:
+    return text_of(sheet.value(0, 0)).lower() == "table"
+
+
+def read_header(sheet: Sheet, problems: list[Problem]) -> Header | None:
+    at = sheet.location
+    name = _read(problems, at(0, 1), lambda: read_name(sheet.value(0, 1), "table"))
+    if text_of(sheet.value(1, 0)).lower() != "hit policy":
+        problems.append(Problem(at(1, 0), "row 2 must start with 'Hit policy'", "write Hit policy"))
+    policy_text = " ".join(text_of(sheet.value(1, 1)).upper().replace("_", " ").split())
+    policy = HIT_POLICIES.get(policy_text)
+    if policy is None:
+        problems.append(Problem(at(1, 1), f"unknown hit policy '{policy_text}'", _POLICY_FIX))
+    for row, label in ((KIND_ROW, "Kind"), (NAME_ROW, "Name")):
+        if text_of(sheet.value(row, 0)).lower() != label.lower():
+            problems.append(
+                Problem(at(row, 0), f"row {row + 1} must start with '{label}'", f"write {label}")
+            )
+    if name is None or policy is None:
+        return None
+    header = Header(sheet, name, policy[0], policy[1], text_of(sheet.value(2, 1)))
+    _read_columns(header, problems)
+    return header
+
+
+def _read_columns(header: Header, problems: list[Problem]) -> None:
+    sheet, at = header.sheet, header.sheet.location
+    stage = 0  # 0 inputs, 1 outputs, 2 annotations: columns must come in this order
+    for col in range(1, sheet.width):
+        kind = text_of(sheet.value(KIND_ROW, col)).lower()
+        if not kind:
+            if any(sheet.value(r, col) is not None for r in range(NAME_ROW, len(sheet.rows))):
+                problems.append(
+                    Problem(at(KIND_ROW, col), "column has no kind", "write Input, Output, "
+                            "Citation or Note")
+                )
+            continue
+        order = {"input": 0, "output": 1, "citation": 2, "note": 2}.get(kind)
+        if order is None:
+            problems.append(
+                Problem(at(KIND_ROW, col), f"unknown column kind '{kind}'",
+                        "write Input, Output, Citation or Note")
+            )
+            continue
+        if order < stage:
+            problems.append(
+                Problem(at(KIND_ROW, col), f"{kind} column after later columns",
+                        "put inputs first, then outputs, then Citation and Note")
+            )
+        stage = max(stage, order)
+        if kind == "input":
+            _read_input_column(header, col, problems)
+        elif kind == "output":
+            _read_output_column(header, col, problems)
+        elif kind == "citation":
+            if header.citation_col is not None:
+                problems.append(Problem(at(KIND_ROW, col), "second Citation column",
+                                        "keep one Citation column"))
+            header.citation_col = col
+        else:
+            header.note_col = col
+    if not header.output_cols:
+        problems.append(Problem(Location(sheet.name), "the table has no Output column",
+                                "mark at least one column Output in row 5"))
+    if len(header.input_cols) > MAX_INPUT_COLUMNS:
+        problems.append(Problem(at(KIND_ROW, header.input_cols[MAX_INPUT_COLUMNS][0]),
+                                f"more than {MAX_INPUT_COLUMNS} input columns",
+                                "split the table into chained tables"))
+    if header.aggregation is not None and len(header.output_cols) != 1:
+        problems.append(Problem(at(1, 1), f"COLLECT {header.aggregation} needs exactly one output "
+                                "column", "keep one output, or use plain COLLECT"))
+
+
+def _read_input_column(header: Header, col: int, problems: list[Problem]) -> None:
+    sheet, at = header.sheet, header.sheet.location
+    name = _read(problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "input"))
+    for row, what in ((VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default")):
+        if sheet.value(row, col) is not None:
+            problems.append(Problem(at(row, col), f"{what} is for output columns only",
+                                    "leave this cell empty; input values come from the Inputs sheet"))
+    if name is not None:
+        header.input_cols.append((col, InputColumn(name, at(NAME_ROW, col))))
+
+
+def _read_output_column(header: Header, col: int, problems: list[Problem]) -> None:
+    sheet, at = header.sheet, header.sheet.location
+    name = _read(problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "output"))
+    if name is None:
+        return
+    allowed = tuple(read_literal(v) for v in split_list(sheet.value(VALUES_ROW, col)))
+    if len(set(map(repr, allowed))) != len(allowed):
+        problems.append(Problem(at(VALUES_ROW, col), "a value is listed twice", "list each once"))
+    kind = _kind_of(allowed) if allowed else _kind_of(_output_cells(sheet, col))
+    if allowed and kind is Kind.ENUM:
+        allowed = tuple(str(v) for v in allowed)
+    default_raw = sheet.value(DEFAULT_ROW, col)
+    default: Value | None = None
+    if default_raw is not None:
+        default = _read(problems, at(DEFAULT_ROW, col), lambda: read_typed(default_raw, kind, allowed))
+    output = OutputDef(name, header.name, kind, allowed, default, default_raw is not None,
+                       at(NAME_ROW, col))
+    if header.aggregation in (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX) and kind not in (
+        Kind.NUMBER, Kind.INTEGER
+    ):
+        problems.append(Problem(at(NAME_ROW, col), f"COLLECT {header.aggregation} needs a numeric "
+                                "output", "give this output numbers, or use plain COLLECT"))
+    header.output_cols.append((col, output))
+
+
+def _output_cells(sheet: Sheet, col: int) -> tuple[Value, ...]:
+    values = []
+    for row in range(HEADER_ROWS, len(sheet.rows)):
+        raw = sheet.value(row, col)
+        if raw is not None:
+            try:
+                values.append(read_literal(raw))
+            except ValueProblem:
+                continue
+    return tuple(values)
+
+
+def _kind_of(values: tuple[Value, ...]) -> Kind:
+    if values and all(isinstance(v, bool) for v in values):
+        return Kind.BOOLEAN
+    if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return Kind.NUMBER
+    return Kind.ENUM if values else Kind.TEXT
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """The type of values an input column sees."""
+
+    kind: Kind
+    allowed: tuple[Value, ...]
+    is_list: bool
+
+
+def column_type(source: InputDef | OutputDef, list_outputs: set[str]) -> ColumnType:
+    if isinstance(source, InputDef):
+        return ColumnType(source.kind, source.allowed_values, False)
+    return ColumnType(source.kind, source.allowed_values, source.name in list_outputs)
+
+
+def read_rules(
+    header: Header,
+    types: dict[int, ColumnType],
+    problems: list[Problem],
+    require_citations: bool = True,
+) -> Table:
+    """Pass two: the rule rows, with every cell checked against its column's type."""
+    sheet, at = header.sheet, header.sheet.location
+    if header.citation_col is None and require_citations:
+        problems.append(Problem(at(KIND_ROW, sheet.width), "the table has no Citation column",
+                                "add a column with Kind 'Citation' and a source on every rule"))
+    rules: list[Rule] = []
+    seen_ids: dict[str, str] = {}
+    for row in range(HEADER_ROWS, len(sheet.rows)):
+        if all(v is None for v in sheet.rows[row]):
+            continue
+        if len(rules) >= MAX_RULES:
+            problems.append(Problem(at(row, 0), f"more than {MAX_RULES} rules",
+                                    "split the table"))
+            break
+        rule_id = text_of(sheet.value(row, 0))
+        if not rule_id:
+            problems.append(Problem(at(row, 0), "the rule has no id",
+                                    f"write an id such as R{len(rules) + 1}"))
+        elif rule_id in seen_ids:
+            problems.append(Problem(at(row, 0), f"rule id '{rule_id}' is used twice "
+                                    f"(also at {seen_ids[rule_id]})", "give each rule its own id"))
+        seen_ids.setdefault(rule_id, str(at(row, 0)))
+        cells = tuple(_read_cell(sheet, row, col, types[col], problems)
+                      for col, _ in header.input_cols)
+        outputs = tuple(_read_output(sheet, row, col, out, problems)
+                        for col, out in header.output_cols)
+        citation = text_of(sheet.value(row, header.citation_col)) if header.citation_col else ""
+        if require_citations and header.citation_col is not None and not citation:
+            problems.append(Problem(at(row, header.citation_col), "the rule has no citation",
+                                    "name the source of this rule, for example 'NICE NG42 1.1.3'"))
+        note = text_of(sheet.value(row, header.note_col)) if header.note_col else ""
+        rules.append(Rule(len(rules), rule_id or f"row{row + 1}", row + 1, cells, outputs,
+                          citation, note, at(row, 0)))
+    return Table(
+        header.name, sheet.name, header.hit_policy, header.aggregation,
+        tuple(c for _, c in header.input_cols), tuple(o for _, o in header.output_cols),
+        tuple(rules), header.description, Location(sheet.name, "A1"),
+    )
+
+
+def _read_cell(sheet: Sheet, row: int, col: int, ctype: ColumnType,
+               problems: list[Problem]) -> Cell:
+    raw = sheet.value(row, col)
+    where = sheet.location(row, col)
+    try:
+        condition = parse_condition(raw)
+    except CellSyntaxError as exc:
+        problems.append(Problem(where, exc.message, exc.fix))
+        condition = parse_condition(None)
+    else:
+        for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+            problems.append(Problem(where, message, fix))
+    return Cell(text_of(raw) or "-", condition, where)
+
+
+def _read_output(sheet: Sheet, row: int, col: int, output: OutputDef,
+                 problems: list[Problem]) -> Value | None:
+    raw = sheet.value(row, col)
+    if raw is None:
+        return None
+    return _read(problems, sheet.location(row, col),
+                 lambda: read_typed(raw, output.kind, output.allowed_values))
+
+
+def _read(problems: list[Problem], where: Location, reader):  # type: ignore[no-untyped-def]
+    try:
+        return reader()
+    except ValueProblem as exc:
+        problems.append(Problem(where, exc.message, exc.fix))
+        return None

@@ -1,0 +1,1 @@
+"""The HTTP service (Flask app factory). Arrives with the service issue."""
