@@ -7,6 +7,7 @@ from engine.errors import (
     Location,
     Problem,
     TriageError,
+    UnreadableFile,
     WorkbookError,
 )
 from engine.loader import load, load_sheets
@@ -22,6 +23,7 @@ __all__ = [
     "Model",
     "Problem",
     "TriageError",
+    "UnreadableFile",
     "WorkbookError",
     "load",
     "load_sheets",

@@ -55,8 +55,13 @@ def build_model(
     inputs = _read_inputs(by_name.get("inputs"), problems)
     headers = [h for s in sheets if is_table_sheet(s) and (h := read_header(s, problems))]
     if not headers and not any(is_table_sheet(s) for s in sheets):
-        problems.append(Problem(None, "the workbook has no decision table",
-                                "add a sheet whose cell A1 reads 'Table'"))
+        problems.append(
+            Problem(
+                None,
+                "the workbook has no decision table",
+                "add a sheet whose cell A1 reads 'Table'",
+            )
+        )
     tables = _read_tables(headers, inputs, problems, require_citations)
     ordered = _order(tables, problems)
     vignettes = _read_tests(by_name.get("tests"), inputs, ordered, problems)
@@ -70,8 +75,13 @@ def build_model(
 
 def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
     if sheet is None:
-        problems.append(Problem(None, "the workbook has no 'About' sheet",
-                                "add a sheet named About with Table id and Version"))
+        problems.append(
+            Problem(
+                None,
+                "the workbook has no 'About' sheet",
+                "add a sheet named About with Table id and Version",
+            )
+        )
         return About("")
     fields: dict[str, str] = {}
     for row in range(len(sheet.rows)):
@@ -80,8 +90,13 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             continue
         key = ABOUT_FIELDS.get(label)
         if key is None:
-            problems.append(Problem(sheet.location(row, 0), f"unknown field '{label}'",
-                                    "use one of " + ", ".join(f.capitalize() for f in ABOUT_FIELDS)))
+            problems.append(
+                Problem(
+                    sheet.location(row, 0),
+                    f"unknown field '{label}'",
+                    "use one of " + ", ".join(f.capitalize() for f in ABOUT_FIELDS),
+                )
+            )
             continue
         fields[key] = text_of(sheet.value(row, 1))
         if key == "table_id":
@@ -90,14 +105,23 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             except ValueProblem as exc:
                 problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix))
         if key == "version" and not SEMVER.match(fields[key]):
-            problems.append(Problem(sheet.location(row, 1),
-                                    f"'{fields[key]}' is not a semantic version",
-                                    "write major.minor.patch, for example 1.0.0"))
+            problems.append(
+                Problem(
+                    sheet.location(row, 1),
+                    f"'{fields[key]}' is not a semantic version",
+                    "write major.minor.patch, for example 1.0.0",
+                )
+            )
     for required in ("table_id", "version"):
         if not fields.get(required):
             label = next(k for k, v in ABOUT_FIELDS.items() if v == required)
-            problems.append(Problem(Location(sheet.name), f"'{label.capitalize()}' is missing",
-                                    f"add a row '{label.capitalize()}' with its value"))
+            problems.append(
+                Problem(
+                    Location(sheet.name),
+                    f"'{label.capitalize()}' is missing",
+                    f"add a row '{label.capitalize()}' with its value",
+                )
+            )
     return About(**fields)
 
 
@@ -106,15 +130,24 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
 
 def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef, ...]:
     if sheet is None:
-        problems.append(Problem(None, "the workbook has no 'Inputs' sheet",
-                                "add a sheet named Inputs listing every fact"))
+        problems.append(
+            Problem(
+                None,
+                "the workbook has no 'Inputs' sheet",
+                "add a sheet named Inputs listing every fact",
+            )
+        )
         return ()
     for col, expected in enumerate(INPUT_HEADERS):
         found = text_of(sheet.value(0, col)).lower()
         if found != expected:
-            problems.append(Problem(sheet.location(0, col),
-                                    f"header '{text_of(sheet.value(0, col))}' should be "
-                                    f"'{expected.capitalize()}'", f"write {expected.capitalize()}"))
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"header '{text_of(sheet.value(0, col))}' should be '{expected.capitalize()}'",
+                    f"write {expected.capitalize()}",
+                )
+            )
     inputs: list[InputDef] = []
     seen: dict[str, Location] = {}
     for row in range(1, len(sheet.rows)):
@@ -124,9 +157,14 @@ def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef
         if definition is None:
             continue
         if definition.name in seen:
-            problems.append(Problem(sheet.location(row, 0),
-                                    f"input '{definition.name}' is declared twice "
-                                    f"(also at {seen[definition.name]})", "keep one row per input"))
+            problems.append(
+                Problem(
+                    sheet.location(row, 0),
+                    f"input '{definition.name}' is declared twice "
+                    f"(also at {seen[definition.name]})",
+                    "keep one row per input",
+                )
+            )
             continue
         seen[definition.name] = sheet.location(row, 0)
         inputs.append(definition)
@@ -144,8 +182,13 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
     try:
         kind = Kind(type_text)
     except ValueError:
-        problems.append(Problem(at(row, 1), f"unknown type '{type_text}'",
-                                "write boolean, number, integer, enum or text"))
+        problems.append(
+            Problem(
+                at(row, 1),
+                f"unknown type '{type_text}'",
+                "write boolean, number, integer, enum or text",
+            )
+        )
         return None
     try:
         required = read_yes_no(sheet.value(row, 4))
@@ -158,17 +201,31 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
     if kind is Kind.ENUM:
         allowed = tuple(v.strip('"') for v in split_list(allowed_raw))
         if not allowed:
-            problems.append(Problem(at(row, 3), "an enum needs its allowed values",
-                                    "list the values separated by commas"))
+            problems.append(
+                Problem(
+                    at(row, 3),
+                    "an enum needs its allowed values",
+                    "list the values separated by commas",
+                )
+            )
         elif len(set(allowed)) != len(allowed):
             problems.append(Problem(at(row, 3), "a value is listed twice", "list each value once"))
     elif kind in (Kind.NUMBER, Kind.INTEGER) and allowed_raw is not None:
         value_range = _read_range(allowed_raw, at(row, 3), problems)
     elif allowed_raw is not None:
-        problems.append(Problem(at(row, 3), f"a {kind} input takes no allowed values",
-                                "leave the cell empty"))
-    return InputDef(name, kind, text_of(sheet.value(row, 2)), allowed, value_range, required,
-                    text_of(sheet.value(row, 5)), at(row, 0))
+        problems.append(
+            Problem(at(row, 3), f"a {kind} input takes no allowed values", "leave the cell empty")
+        )
+    return InputDef(
+        name,
+        kind,
+        text_of(sheet.value(row, 2)),
+        allowed,
+        value_range,
+        required,
+        text_of(sheet.value(row, 5)),
+        at(row, 0),
+    )
 
 
 def _read_range(raw: object, where: Location, problems: list[Problem]) -> Condition | None:
@@ -190,46 +247,79 @@ def _read_range(raw: object, where: Location, problems: list[Problem]) -> Condit
 # --- tables and chaining -------------------------------------------------------------------
 
 
-def _read_tables(headers: list[Header], inputs: tuple[InputDef, ...], problems: list[Problem],
-                 require_citations: bool) -> list[Table]:
+def _read_tables(
+    headers: list[Header],
+    inputs: tuple[InputDef, ...],
+    problems: list[Problem],
+    require_citations: bool,
+) -> list[Table]:
     input_names = {i.name: i for i in inputs}
     outputs: dict[str, OutputDef] = {}
     table_names: dict[str, str] = {}
     for header in headers:
         if header.name in table_names:
-            problems.append(Problem(header.sheet.location(0, 1),
-                                    f"table name '{header.name}' is also used on sheet "
-                                    f"'{table_names[header.name]}'", "give each table its own name"))
+            problems.append(
+                Problem(
+                    header.sheet.location(0, 1),
+                    f"table name '{header.name}' is also used on sheet "
+                    f"'{table_names[header.name]}'",
+                    "give each table its own name",
+                )
+            )
         table_names.setdefault(header.name, header.sheet.name)
         for _, out in header.output_cols:
             if out.name in input_names:
-                problems.append(Problem(out.location, f"output '{out.name}' has the name of an "
-                                        "input", "give the output another name"))
+                problems.append(
+                    Problem(
+                        out.location,
+                        f"output '{out.name}' has the name of an input",
+                        "give the output another name",
+                    )
+                )
             elif out.name in outputs:
-                problems.append(Problem(out.location, f"output '{out.name}' is also produced by "
-                                        f"table '{outputs[out.name].table}'",
-                                        "give each output its own name"))
+                problems.append(
+                    Problem(
+                        out.location,
+                        f"output '{out.name}' is also produced by "
+                        f"table '{outputs[out.name].table}'",
+                        "give each output its own name",
+                    )
+                )
             else:
                 outputs[out.name] = out
-    list_outputs = {o.name for h in headers for _, o in h.output_cols
-                    if not h.hit_policy.single_hit and h.aggregation is None}
+    list_outputs = {
+        o.name
+        for h in headers
+        for _, o in h.output_cols
+        if not h.hit_policy.single_hit and h.aggregation is None
+    }
     tables = []
     for header in headers:
         types: dict[int, ColumnType] = {}
         for col, column in header.input_cols:
             source: InputDef | OutputDef | None = input_names.get(column.name) or outputs.get(
-                column.name)
+                column.name
+            )
             if source is None:
-                problems.append(Problem(column.location, f"'{column.name}' is not an input or an "
-                                        "output of another table", _did_you_mean(
-                                            column.name, [*input_names, *outputs])))
+                problems.append(
+                    Problem(
+                        column.location,
+                        f"'{column.name}' is not an input or an output of another table",
+                        _did_you_mean(column.name, [*input_names, *outputs]),
+                    )
+                )
                 types[col] = ColumnType(Kind.TEXT, (), False)
                 continue
-            if isinstance(source, OutputDef) and source.name in {o.name for _, o in
-                                                                 header.output_cols}:
-                problems.append(Problem(column.location, f"the table reads its own output "
-                                        f"'{column.name}'", "read an input or another table's "
-                                        "output"))
+            if isinstance(source, OutputDef) and source.name in {
+                o.name for _, o in header.output_cols
+            }:
+                problems.append(
+                    Problem(
+                        column.location,
+                        f"the table reads its own output '{column.name}'",
+                        "read an input or another table's output",
+                    )
+                )
             types[col] = column_type(source, list_outputs)
         tables.append(read_rules(header, types, problems, require_citations))
     return tables
@@ -238,8 +328,12 @@ def _read_tables(headers: list[Header], inputs: tuple[InputDef, ...], problems: 
 def _order(tables: list[Table], problems: list[Problem]) -> list[Table]:
     """Dependency order (a table after every table whose output it reads), stable by sheet."""
     producer = {o.name: t.name for t in tables for o in t.outputs}
-    deps = {t.name: {producer[c.name] for c in t.inputs
-                     if c.name in producer and producer[c.name] != t.name} for t in tables}
+    deps = {
+        t.name: {
+            producer[c.name] for c in t.inputs if c.name in producer and producer[c.name] != t.name
+        }
+        for t in tables
+    }
     ordered: list[Table] = []
     placed: set[str] = set()
     remaining = list(tables)
@@ -247,9 +341,13 @@ def _order(tables: list[Table], problems: list[Problem]) -> list[Table]:
         ready = [t for t in remaining if deps[t.name] <= placed]
         if not ready:
             cycle = ", ".join(t.name for t in remaining)
-            problems.append(Problem(remaining[0].location, f"tables read each other's outputs in a "
-                                    f"cycle: {cycle}", "remove one of the links so the tables can "
-                                    "be evaluated in order"))
+            problems.append(
+                Problem(
+                    remaining[0].location,
+                    f"tables read each other's outputs in a cycle: {cycle}",
+                    "remove one of the links so the tables can be evaluated in order",
+                )
+            )
             return ordered + remaining
         for table in ready:
             ordered.append(table)
@@ -270,8 +368,9 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
 # --- Tests ---------------------------------------------------------------------------------
 
 
-def _read_tests(sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[Table],
-                problems: list[Problem]) -> tuple[Vignette, ...]:
+def _read_tests(
+    sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[Table], problems: list[Problem]
+) -> tuple[Vignette, ...]:
     if sheet is None:
         return ()
     input_defs = {i.name: i for i in inputs}
@@ -287,11 +386,17 @@ def _read_tests(sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[
         elif head in input_defs or head in output_defs:
             columns[col] = head
         else:
-            problems.append(Problem(sheet.location(0, col), f"'{head}' is not an input or an "
-                                    "output", _did_you_mean(head, [*input_defs, *output_defs])))
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"'{head}' is not an input or an output",
+                    _did_you_mean(head, [*input_defs, *output_defs]),
+                )
+            )
     if text_of(sheet.value(0, 0)).lower() != "test id":
-        problems.append(Problem(sheet.location(0, 0), "the first column must be 'Test id'",
-                                "write Test id"))
+        problems.append(
+            Problem(sheet.location(0, 0), "the first column must be 'Test id'", "write Test id")
+        )
     vignettes = []
     for row in range(1, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
@@ -304,8 +409,9 @@ def _read_tests(sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[
                 continue
             try:
                 if name in input_defs:
-                    facts[name] = read_typed(raw, input_defs[name].kind,
-                                             input_defs[name].allowed_values)
+                    facts[name] = read_typed(
+                        raw, input_defs[name].kind, input_defs[name].allowed_values
+                    )
                 else:
                     table, out = output_defs[name]
                     expected[name] = _read_expected(raw, table, out)
@@ -313,8 +419,9 @@ def _read_tests(sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[
                 problems.append(Problem(sheet.location(row, col), exc.message, exc.fix))
         vignette_id = text_of(sheet.value(row, 0)) or f"row{row + 1}"
         note = text_of(sheet.value(row, note_col)) if note_col else ""
-        vignettes.append(Vignette(vignette_id, row + 1, facts, expected, note,
-                                  sheet.location(row, 0)))
+        vignettes.append(
+            Vignette(vignette_id, row + 1, facts, expected, note, sheet.location(row, 0))
+        )
     return tuple(vignettes)
 
 

@@ -33,7 +33,6 @@ from engine.conditions import (
     AnyValue,
     Between,
     Compare,
-    Condition,
     Equals,
     IsNull,
     Item,
@@ -82,8 +81,10 @@ class Field:
         """The JSON members this field adds to a message ('' when there are none)."""
         if self.encoding == "list":
             present = set(value or ())
-            flags = ",".join(f'"{p}":{int(v in present)}'
-                             for p, v in zip(self.flag_props, self.constants, strict=True))
+            flags = ",".join(
+                f'"{p}":{int(v in present)}'
+                for p, v in zip(self.flag_props, self.constants, strict=True)
+            )
             return f'"{self.prop}":{len(value or ())}' + ("," + flags if flags else "")
         if value is None:
             return f'"{self.null_prop}":1' if self.null_prop else ""
@@ -104,9 +105,12 @@ class Field:
         return 2 * len(self.constants) if self.encoding == "rank" else len(self.constants)
 
     def describe(self) -> dict[str, Any]:
-        described: dict[str, Any] = {"property": self.prop, "reads": self.source,
-                                     "encoding": self.encoding,
-                                     "constants": [format_value(c) for c in self.constants]}
+        described: dict[str, Any] = {
+            "property": self.prop,
+            "reads": self.source,
+            "encoding": self.encoding,
+            "constants": [format_value(c) for c in self.constants],
+        }
         if self.null_prop:
             described["null_flag"] = self.null_prop
         if self.flag_props:
@@ -147,9 +151,16 @@ class CompiledTable:
             "aggregation": table.aggregation.value if table.aggregation else None,
             "chunks": self.chunks,
             "fields": [f.describe() for f in self.fields],
-            "rules": [{"durable_rule": p.name, "rule_id": table.rules[p.rule].rule_id,
-                       "row": table.rules[p.rule].row, "chunk": p.chunk,
-                       "when": _readable(p.tests, self.fields)} for p in self.paths],
+            "rules": [
+                {
+                    "durable_rule": p.name,
+                    "rule_id": table.rules[p.rule].rule_id,
+                    "row": table.rules[p.rule].row,
+                    "chunk": p.chunk,
+                    "when": _readable(p.tests, self.fields),
+                }
+                for p in self.paths
+            ],
             "never_matching": [table.rules[i].rule_id for i in self.never_matching],
             "ruleset": self.definition(),
         }
@@ -196,6 +207,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
         for f, cell in zip(fields, rule.cells, strict=True):
             if isinstance(cell.condition, AnyValue):
                 continue
+            assert isinstance(cell.condition, AnyOf | NoneOf)
             columns.append(_alternatives(f, cell.condition))
         count = 1
         for alternatives in columns:
@@ -204,9 +216,14 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
             never.append(rule.index)
             continue
         if count > MAX_ALTERNATIVES:
-            problems.append(Problem(rule.location, f"rule '{rule.rule_id}' combines into {count} "
-                                    f"alternatives (at most {MAX_ALTERNATIVES})",
-                                    "split it into several rules with shorter value lists"))
+            problems.append(
+                Problem(
+                    rule.location,
+                    f"rule '{rule.rule_id}' combines into {count} "
+                    f"alternatives (at most {MAX_ALTERNATIVES})",
+                    "split it into several rules with shorter value lists",
+                )
+            )
             continue
         columns.sort(key=lambda alts: min(_weight(a, fields) for a in alts))
         for combination in itertools.product(*columns):
@@ -214,8 +231,13 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
     packed = _pack(paths)
     chunks = max((p.chunk for p in packed), default=-1) + 1
     if chunks > MAX_CHUNKS:
-        problems.append(Problem(table.location, f"table '{table.name}' needs {chunks} rule groups "
-                                f"(at most {MAX_CHUNKS})", "split the table into chained tables"))
+        problems.append(
+            Problem(
+                table.location,
+                f"table '{table.name}' needs {chunks} rule groups (at most {MAX_CHUNKS})",
+                "split the table into chained tables",
+            )
+        )
     return CompiledTable(table.name, fields, tuple(packed), max(chunks, 1), tuple(never))
 
 
@@ -234,19 +256,22 @@ def _fields(table: Table, model: Model, list_outputs: set[str]) -> tuple[Field, 
         assert source is not None, "the builder resolved every column"
         conditions = [rule.cells[col].condition for rule in table.rules]
         items = [i for c in conditions for i in items_of(c)]
-        tests_null = any(isinstance(c, AnyOf) and any(isinstance(i, IsNull) for i in c.items)
-                         for c in conditions)
+        tests_null = any(
+            isinstance(c, AnyOf) and any(isinstance(i, IsNull) for i in c.items) for c in conditions
+        )
         encoding, constants = _encoding(source, items, column.name in list_outputs)
         prop = fresh(f"a{col}")
         null_prop = fresh(f"n{col}") if tests_null and encoding != "list" else None
-        flags = tuple(fresh(f"a{col}v{i}") for i in range(len(constants))) \
-            if encoding == "list" else ()
+        flags = (
+            tuple(fresh(f"a{col}v{i}") for i in range(len(constants))) if encoding == "list" else ()
+        )
         fields.append(Field(prop, col, column.name, encoding, constants, null_prop, flags))
     return tuple(fields)
 
 
-def _encoding(source: InputDef | OutputDef, items: list[Item],
-              is_list: bool) -> tuple[str, tuple[Value, ...]]:
+def _encoding(
+    source: InputDef | OutputDef, items: list[Item], is_list: bool
+) -> tuple[str, tuple[Value, ...]]:
     allowed: tuple[Value, ...] = source.allowed_values
     if source.kind in (Kind.NUMBER, Kind.INTEGER):
         numbers: set[Value] = set()
@@ -273,27 +298,37 @@ def _check_properties(table: Table, fields: tuple[Field, ...], problems: list[Pr
     count = len(RESERVED) + sum(1 + len(f.flag_props) for f in fields)
     count += sum(1 for f in fields if f.null_prop)
     if count > MAX_PROPERTIES:
-        problems.append(Problem(table.location, f"table '{table.name}' needs {count} message "
-                                f"properties (at most {MAX_PROPERTIES})",
-                                "use fewer input columns or shorter value lists"))
+        problems.append(
+            Problem(
+                table.location,
+                f"table '{table.name}' needs {count} message properties (at most {MAX_PROPERTIES})",
+                "use fewer input columns or shorter value lists",
+            )
+        )
 
 
 # --- cells to alternatives -----------------------------------------------------------------
 
 
-def _alternatives(f: Field, condition: Condition) -> list[Alternative]:
-    assert isinstance(condition, AnyOf | NoneOf)
+def _alternatives(f: Field, condition: AnyOf | NoneOf) -> list[Alternative]:
     alternatives: list[Alternative] = []
     if isinstance(condition, AnyOf) and any(isinstance(i, IsNull) for i in condition.items):
-        alternatives.append(((f.null_prop, "==", 1),) if f.encoding != "list" else
-                            ((f.prop, "==", 0),))
-    values = [i for i in condition.items if not isinstance(i, IsNull)]
+        alternatives.append((_null_test(f),))
+    values: list[Item] = [i for i in condition.items if not isinstance(i, IsNull)]
     if f.encoding == "list":
         return alternatives + _list_alternatives(f, condition, values)
     accepted = _accepted(f, values)
     if isinstance(condition, NoneOf):
         accepted = _complement(accepted, f.top)
     return alternatives + _interval_alternatives(f.prop, accepted, f.top)
+
+
+def _null_test(f: Field) -> Test:
+    """A missing value: the null flag, or for a list an empty list."""
+    if f.encoding == "list":
+        return (f.prop, "==", 0)
+    assert f.null_prop is not None, "columns with null cells get a null flag"
+    return (f.null_prop, "==", 1)
 
 
 def _accepted(f: Field, items: list[Item]) -> list[tuple[int, int]]:
@@ -319,8 +354,9 @@ def _item_intervals(f: Field, item: Item) -> list[tuple[int, int]]:
         code = f.code(item.value)
         if item.op == "!=":
             return [(0, code - 1), (code + 1, top)]
-        return [{"<": (0, code - 1), "<=": (0, code), ">": (code + 1, top),
-                 ">=": (code, top)}[item.op]]
+        return [
+            {"<": (0, code - 1), "<=": (0, code), ">": (code + 1, top), ">=": (code, top)}[item.op]
+        ]
     assert isinstance(item, Between)
     low, high = f.code(item.low), f.code(item.high)
     return [(low if item.low_closed else low + 1, high if item.high_closed else high - 1)]
@@ -337,8 +373,9 @@ def _complement(intervals: list[tuple[int, int]], top: int) -> list[tuple[int, i
     return result
 
 
-def _interval_alternatives(prop: str, accepted: list[tuple[int, int]],
-                           top: int) -> list[Alternative]:
+def _interval_alternatives(
+    prop: str, accepted: list[tuple[int, int]], top: int
+) -> list[Alternative]:
     if not accepted:
         return []
     if accepted == [(0, top)]:
@@ -346,7 +383,7 @@ def _interval_alternatives(prop: str, accepted: list[tuple[int, int]],
     gaps = _complement(accepted, top)
     if len(accepted) > 1 and all(lo == hi for lo, hi in gaps):
         return [tuple((prop, "!=", lo) for lo, _ in gaps)]
-    alternatives = []
+    alternatives: list[Alternative] = []
     for lo, hi in accepted:
         if lo == hi:
             alternatives.append(((prop, "==", lo),))
@@ -360,13 +397,15 @@ def _interval_alternatives(prop: str, accepted: list[tuple[int, int]],
     return alternatives
 
 
-def _list_alternatives(f: Field, condition: Condition, items: list[Item]) -> list[Alternative]:
+def _list_alternatives(f: Field, condition: AnyOf | NoneOf, items: list[Item]) -> list[Alternative]:
     wanted = [f.code(i.value) for i in items if isinstance(i, Equals)]
     if isinstance(condition, AnyOf):
-        return [((f.flag_props[c], "==", 1),) for c in dict.fromkeys(wanted)
-                if c < len(f.flag_props)]
-    tests: list[Test] = [(f.flag_props[c], "==", 0) for c in dict.fromkeys(wanted)
-                         if c < len(f.flag_props)]
+        return [
+            ((f.flag_props[c], "==", 1),) for c in dict.fromkeys(wanted) if c < len(f.flag_props)
+        ]
+    tests: list[Test] = [
+        (f.flag_props[c], "==", 0) for c in dict.fromkeys(wanted) if c < len(f.flag_props)
+    ]
     if len(items) < len(condition.items):  # not(null, …): the list must not be empty
         tests.append((f.prop, ">=", 1))
     return [tuple(tests) or ((f.prop, ">=", 0),)]
@@ -379,9 +418,14 @@ def _weight(alternative: Alternative, fields: tuple[Field, ...]) -> float:
     share = 1.0
     for prop, op, constant in alternative:
         size = tops.get(prop, 2)
-        share *= {"==": 1 / size, "!=": 1 - 1 / size, "<": constant / size,
-                  "<=": (constant + 1) / size, ">": 1 - (constant + 1) / size,
-                  ">=": 1 - constant / size}[op]
+        share *= {
+            "==": 1 / size,
+            "!=": 1 - 1 / size,
+            "<": constant / size,
+            "<=": (constant + 1) / size,
+            ">": 1 - (constant + 1) / size,
+            ">=": 1 - constant / size,
+        }[op]
     return share
 
 

@@ -161,7 +161,7 @@ def _tokenize(text: str) -> list[_Token]:
         elif kind == "bad":
             raise CellSyntaxError(
                 f"unexpected character {raw!r}",
-                "put text in double quotes, for example \"focal\"",
+                'put text in double quotes, for example "focal"',
             )
         else:
             tokens.append(_Token(raw, raw))
@@ -253,7 +253,7 @@ class _Parser:
         if token is not None:
             raise CellSyntaxError(
                 f"unexpected '{token.text}' in '{self.text}'",
-                "separate alternatives with commas, for example '\"a\", \"b\"'",
+                'separate alternatives with commas, for example \'"a", "b"\'',
             )
 
     def condition(self) -> Condition:
@@ -352,7 +352,7 @@ def _item_problem(
     if is_list and not isinstance(item, Equals):
         return (
             f"'{item}' cannot test a list of values",
-            "list the values to look for, for example '\"a\", \"b\"', or use not(\"a\")",
+            'list the values to look for, for example \'"a", "b"\', or use not("a")',
         )
     if kind in NUMERIC:
         return _numeric_problem(item, kind)

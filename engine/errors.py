@@ -4,6 +4,7 @@
 
     TriageError                 every error the engine raises on purpose
     ├── WorkbookError           the workbook (or DMN file) cannot be used; .problems lists all
+    │   └── UnreadableFile      not a workbook at all: missing, corrupt, not a spreadsheet
     ├── FactError               the facts of one evaluation are not acceptable; .problems lists all
     ├── HitPolicyViolation      a UNIQUE or ANY table matched rules it must not
     └── EngineFailure           durable-rules itself failed; never caused by a table or a request
@@ -91,6 +92,10 @@ class WorkbookError(TriageError):
             lines = "\n".join(f"  {p}" for p in self.problems)
             text = f"{head}{count} problems\n{lines}"
         super().__init__(text)
+
+
+class UnreadableFile(WorkbookError):
+    """The file cannot be read as a workbook at all (missing, corrupt, not a spreadsheet)."""
 
 
 class FactError(TriageError):

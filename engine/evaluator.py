@@ -50,7 +50,7 @@ class TableRunner:
         self._definition = json.dumps(compiled.definition())
         self._path_rule = {p.name: p.rule for p in compiled.paths}
         self._prefixes = tuple(
-            '{"sid":"%s","id":"c%d","k":%d,"j":%d' % (_SID, c, *divmod(c, CHUNKS_PER_GROUP))
+            '{{"sid":"{}","id":"c{}","k":{},"j":{}'.format(_SID, c, *divmod(c, CHUNKS_PER_GROUP))
             for c in range(compiled.chunks)
         )
         self._fields = tuple((f, f.source) for f in compiled.fields)
@@ -64,8 +64,9 @@ class TableRunner:
             try:
                 return int(dre.create_ruleset(self._name, self._definition))
             except Exception as exc:  # durable_rules_engine.error
-                raise EngineFailure(f"durable-rules refused table '{self.compiled.table}': "
-                                    f"{exc}") from exc
+                raise EngineFailure(
+                    f"durable-rules refused table '{self.compiled.table}': {exc}"
+                ) from exc
 
     def messages(self, values: Mapping[str, Any]) -> str:
         body = ",".join(part for f, source in self._fields if (part := f.encode(values[source])))
@@ -87,14 +88,15 @@ class TableRunner:
                     started = dre.start_action_for_state(self._handle, state)
                     action = started[1] if started is not None else None
                     while action is not None:
-                        matched.add(self._path_rule[action[2:action.index('"', 2)]])
+                        matched.add(self._path_rule[action[2 : action.index('"', 2)]])
                         action = dre.complete_and_start_action(self._handle, state)
                 finally:
                     dre.retract_facts(self._handle, messages)
             except Exception as exc:
                 self._reset()
-                raise EngineFailure(f"durable-rules failed on table '{self.compiled.table}': "
-                                    f"{exc}") from exc
+                raise EngineFailure(
+                    f"durable-rules failed on table '{self.compiled.table}': {exc}"
+                ) from exc
         return sorted(matched)
 
     def is_clean(self) -> bool:
@@ -158,10 +160,15 @@ def _describe(table: Table, rule: Rule, values: Mapping[str, Any]) -> FiredRule:
         for column, cell in zip(table.inputs, rule.cells, strict=True)
         if not isinstance(cell.condition, AnyValue)
     )
-    if not all(matches(cell.condition, values.get(column.name))
-               for column, cell in zip(table.inputs, rule.cells, strict=True)):
-        raise EngineFailure(f"durable-rules fired rule '{rule.rule_id}' of table '{table.name}' "
-                            "although its conditions do not hold")
+    if not all(
+        matches(cell.condition, values.get(column.name))
+        for column, cell in zip(table.inputs, rule.cells, strict=True)
+    ):
+        raise EngineFailure(
+            f"durable-rules fired rule '{rule.rule_id}' of table '{table.name}' "
+            "although its conditions do not hold"
+        )
     outputs = {o.name: v for o, v in zip(table.outputs, rule.outputs, strict=True)}
-    return FiredRule(table.name, rule.rule_id, table.sheet, rule.row, rule.citation,
-                     conditions, outputs)
+    return FiredRule(
+        table.name, rule.rule_id, table.sheet, rule.row, rule.citation, conditions, outputs
+    )

@@ -34,8 +34,9 @@ def resolve(table: Table, matched: Sequence[int]) -> Outcome:
         if chosen is None:
             row = tuple(o.default for o in table.outputs)
             return Outcome(_shape(table, row), _columns(table, [row])[0], ())
-        return Outcome(_shape(table, chosen.outputs), _columns(table, [chosen.outputs])[0],
-                       (chosen,))
+        return Outcome(
+            _shape(table, chosen.outputs), _columns(table, [chosen.outputs])[0], (chosen,)
+        )
     if policy is HitPolicy.OUTPUT_ORDER:
         rules = sorted(rules, key=lambda r: _priority_key(table, r))
     rows = [r.outputs for r in rules]
@@ -54,11 +55,13 @@ def _single(table: Table, rules: list[Rule]) -> Rule | None:
         return None
     policy = table.hit_policy
     if policy is HitPolicy.UNIQUE and len(rules) > 1:
-        raise HitPolicyViolation(table.name, policy, [r.rule_id for r in rules],
-                                 "more than one rule matched")
+        raise HitPolicyViolation(
+            table.name, policy, [r.rule_id for r in rules], "more than one rule matched"
+        )
     if policy is HitPolicy.ANY and len({_key(r.outputs) for r in rules}) > 1:
-        raise HitPolicyViolation(table.name, policy, [r.rule_id for r in rules],
-                                 "matching rules give different outputs")
+        raise HitPolicyViolation(
+            table.name, policy, [r.rule_id for r in rules], "matching rules give different outputs"
+        )
     if policy is HitPolicy.PRIORITY:
         return min(rules, key=lambda r: _priority_key(table, r))
     return rules[0]

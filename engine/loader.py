@@ -23,8 +23,9 @@ def load(path: str | Path) -> Model:
     return _finish(build_model(sheets, version, str(path)))
 
 
-def load_sheets(sheets: Sequence[Sheet], source: str = "<sheets>",
-                require_citations: bool = True) -> Model:
+def load_sheets(
+    sheets: Sequence[Sheet], source: str = "<sheets>", require_citations: bool = True
+) -> Model:
     """The same from sheets built in memory (tests, benchmarks, converters). The version is
     a hash of the cell values."""
     canonical = json.dumps([[s.name, s.rows] for s in sheets], default=str, sort_keys=True)

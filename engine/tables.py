@@ -107,21 +107,30 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
         if not kind:
             if any(sheet.value(r, col) is not None for r in range(NAME_ROW, len(sheet.rows))):
                 problems.append(
-                    Problem(at(KIND_ROW, col), "column has no kind", "write Input, Output, "
-                            "Citation or Note")
+                    Problem(
+                        at(KIND_ROW, col),
+                        "column has no kind",
+                        "write Input, Output, Citation or Note",
+                    )
                 )
             continue
         order = {"input": 0, "output": 1, "citation": 2, "note": 2}.get(kind)
         if order is None:
             problems.append(
-                Problem(at(KIND_ROW, col), f"unknown column kind '{kind}'",
-                        "write Input, Output, Citation or Note")
+                Problem(
+                    at(KIND_ROW, col),
+                    f"unknown column kind '{kind}'",
+                    "write Input, Output, Citation or Note",
+                )
             )
             continue
         if order < stage:
             problems.append(
-                Problem(at(KIND_ROW, col), f"{kind} column after later columns",
-                        "put inputs first, then outputs, then Citation and Note")
+                Problem(
+                    at(KIND_ROW, col),
+                    f"{kind} column after later columns",
+                    "put inputs first, then outputs, then Citation and Note",
+                )
             )
         stage = max(stage, order)
         if kind == "input":
@@ -130,37 +139,61 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
             _read_output_column(header, col, problems)
         elif kind == "citation":
             if header.citation_col is not None:
-                problems.append(Problem(at(KIND_ROW, col), "second Citation column",
-                                        "keep one Citation column"))
+                problems.append(
+                    Problem(at(KIND_ROW, col), "second Citation column", "keep one Citation column")
+                )
             header.citation_col = col
         else:
             header.note_col = col
     if not header.output_cols:
-        problems.append(Problem(Location(sheet.name), "the table has no Output column",
-                                "mark at least one column Output in row 5"))
+        problems.append(
+            Problem(
+                Location(sheet.name),
+                "the table has no Output column",
+                "mark at least one column Output in row 5",
+            )
+        )
     if len(header.input_cols) > MAX_INPUT_COLUMNS:
-        problems.append(Problem(at(KIND_ROW, header.input_cols[MAX_INPUT_COLUMNS][0]),
-                                f"more than {MAX_INPUT_COLUMNS} input columns",
-                                "split the table into chained tables"))
+        problems.append(
+            Problem(
+                at(KIND_ROW, header.input_cols[MAX_INPUT_COLUMNS][0]),
+                f"more than {MAX_INPUT_COLUMNS} input columns",
+                "split the table into chained tables",
+            )
+        )
     if header.aggregation is not None and len(header.output_cols) != 1:
-        problems.append(Problem(at(1, 1), f"COLLECT {header.aggregation} needs exactly one output "
-                                "column", "keep one output, or use plain COLLECT"))
+        problems.append(
+            Problem(
+                at(1, 1),
+                f"COLLECT {header.aggregation} needs exactly one output column",
+                "keep one output, or use plain COLLECT",
+            )
+        )
 
 
 def _read_input_column(header: Header, col: int, problems: list[Problem]) -> None:
     sheet, at = header.sheet, header.sheet.location
-    name = _read(problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "input"))
+    name = _read(
+        problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "input")
+    )
     for row, what in ((VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default")):
         if sheet.value(row, col) is not None:
-            problems.append(Problem(at(row, col), f"{what} is for output columns only",
-                                    "leave this cell empty; input values come from the Inputs sheet"))
+            problems.append(
+                Problem(
+                    at(row, col),
+                    f"{what} is for output columns only",
+                    "leave this cell empty; input values come from the Inputs sheet",
+                )
+            )
     if name is not None:
         header.input_cols.append((col, InputColumn(name, at(NAME_ROW, col))))
 
 
 def _read_output_column(header: Header, col: int, problems: list[Problem]) -> None:
     sheet, at = header.sheet, header.sheet.location
-    name = _read(problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "output"))
+    name = _read(
+        problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "output")
+    )
     if name is None:
         return
     allowed = tuple(read_literal(v) for v in split_list(sheet.value(VALUES_ROW, col)))
@@ -172,14 +205,23 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
     default_raw = sheet.value(DEFAULT_ROW, col)
     default: Value | None = None
     if default_raw is not None:
-        default = _read(problems, at(DEFAULT_ROW, col), lambda: read_typed(default_raw, kind, allowed))
-    output = OutputDef(name, header.name, kind, allowed, default, default_raw is not None,
-                       at(NAME_ROW, col))
+        default = _read(
+            problems, at(DEFAULT_ROW, col), lambda: read_typed(default_raw, kind, allowed)
+        )
+    output = OutputDef(
+        name, header.name, kind, allowed, default, default_raw is not None, at(NAME_ROW, col)
+    )
     if header.aggregation in (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX) and kind not in (
-        Kind.NUMBER, Kind.INTEGER
+        Kind.NUMBER,
+        Kind.INTEGER,
     ):
-        problems.append(Problem(at(NAME_ROW, col), f"COLLECT {header.aggregation} needs a numeric "
-                                "output", "give this output numbers, or use plain COLLECT"))
+        problems.append(
+            Problem(
+                at(NAME_ROW, col),
+                f"COLLECT {header.aggregation} needs a numeric output",
+                "give this output numbers, or use plain COLLECT",
+            )
+        )
     header.output_cols.append((col, output))
 
 
@@ -227,45 +269,79 @@ def read_rules(
     """Pass two: the rule rows, with every cell checked against its column's type."""
     sheet, at = header.sheet, header.sheet.location
     if header.citation_col is None and require_citations:
-        problems.append(Problem(at(KIND_ROW, sheet.width), "the table has no Citation column",
-                                "add a column with Kind 'Citation' and a source on every rule"))
+        problems.append(
+            Problem(
+                at(KIND_ROW, sheet.width),
+                "the table has no Citation column",
+                "add a column with Kind 'Citation' and a source on every rule",
+            )
+        )
     rules: list[Rule] = []
     seen_ids: dict[str, str] = {}
     for row in range(HEADER_ROWS, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
             continue
         if len(rules) >= MAX_RULES:
-            problems.append(Problem(at(row, 0), f"more than {MAX_RULES} rules",
-                                    "split the table"))
+            problems.append(Problem(at(row, 0), f"more than {MAX_RULES} rules", "split the table"))
             break
         rule_id = text_of(sheet.value(row, 0))
         if not rule_id:
-            problems.append(Problem(at(row, 0), "the rule has no id",
-                                    f"write an id such as R{len(rules) + 1}"))
+            problems.append(
+                Problem(at(row, 0), "the rule has no id", f"write an id such as R{len(rules) + 1}")
+            )
         elif rule_id in seen_ids:
-            problems.append(Problem(at(row, 0), f"rule id '{rule_id}' is used twice "
-                                    f"(also at {seen_ids[rule_id]})", "give each rule its own id"))
+            problems.append(
+                Problem(
+                    at(row, 0),
+                    f"rule id '{rule_id}' is used twice (also at {seen_ids[rule_id]})",
+                    "give each rule its own id",
+                )
+            )
         seen_ids.setdefault(rule_id, str(at(row, 0)))
-        cells = tuple(_read_cell(sheet, row, col, types[col], problems)
-                      for col, _ in header.input_cols)
-        outputs = tuple(_read_output(sheet, row, col, out, problems)
-                        for col, out in header.output_cols)
+        cells = tuple(
+            _read_cell(sheet, row, col, types[col], problems) for col, _ in header.input_cols
+        )
+        outputs = tuple(
+            _read_output(sheet, row, col, out, problems) for col, out in header.output_cols
+        )
         citation = text_of(sheet.value(row, header.citation_col)) if header.citation_col else ""
         if require_citations and header.citation_col is not None and not citation:
-            problems.append(Problem(at(row, header.citation_col), "the rule has no citation",
-                                    "name the source of this rule, for example 'NICE NG42 1.1.3'"))
+            problems.append(
+                Problem(
+                    at(row, header.citation_col),
+                    "the rule has no citation",
+                    "name the source of this rule, for example 'NICE NG42 1.1.3'",
+                )
+            )
         note = text_of(sheet.value(row, header.note_col)) if header.note_col else ""
-        rules.append(Rule(len(rules), rule_id or f"row{row + 1}", row + 1, cells, outputs,
-                          citation, note, at(row, 0)))
+        rules.append(
+            Rule(
+                len(rules),
+                rule_id or f"row{row + 1}",
+                row + 1,
+                cells,
+                outputs,
+                citation,
+                note,
+                at(row, 0),
+            )
+        )
     return Table(
-        header.name, sheet.name, header.hit_policy, header.aggregation,
-        tuple(c for _, c in header.input_cols), tuple(o for _, o in header.output_cols),
-        tuple(rules), header.description, Location(sheet.name, "A1"),
+        header.name,
+        sheet.name,
+        header.hit_policy,
+        header.aggregation,
+        tuple(c for _, c in header.input_cols),
+        tuple(o for _, o in header.output_cols),
+        tuple(rules),
+        header.description,
+        Location(sheet.name, "A1"),
     )
 
 
-def _read_cell(sheet: Sheet, row: int, col: int, ctype: ColumnType,
-               problems: list[Problem]) -> Cell:
+def _read_cell(
+    sheet: Sheet, row: int, col: int, ctype: ColumnType, problems: list[Problem]
+) -> Cell:
     raw = sheet.value(row, col)
     where = sheet.location(row, col)
     try:
@@ -279,13 +355,17 @@ def _read_cell(sheet: Sheet, row: int, col: int, ctype: ColumnType,
     return Cell(text_of(raw) or "-", condition, where)
 
 
-def _read_output(sheet: Sheet, row: int, col: int, output: OutputDef,
-                 problems: list[Problem]) -> Value | None:
+def _read_output(
+    sheet: Sheet, row: int, col: int, output: OutputDef, problems: list[Problem]
+) -> Value | None:
     raw = sheet.value(row, col)
     if raw is None:
         return None
-    return _read(problems, sheet.location(row, col),
-                 lambda: read_typed(raw, output.kind, output.allowed_values))
+    return _read(
+        problems,
+        sheet.location(row, col),
+        lambda: read_typed(raw, output.kind, output.allowed_values),
+    )
 
 
 def _read(problems: list[Problem], where: Location, reader):  # type: ignore[no-untyped-def]

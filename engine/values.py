@@ -79,7 +79,7 @@ def read_literal(raw: object) -> Value:
             raise ValueProblem("the cell holds an error value", "write a value")
         return tidy_number(raw)
     text = text_of(raw)
-    if len(text) >= 2 and text[0] in "\"\u201c" and text[-1] in "\"\u201d":
+    if len(text) >= 2 and text[0] in '"\u201c' and text[-1] in '"\u201d':
         return text[1:-1]
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
@@ -92,8 +92,8 @@ def read_typed(raw: object, kind: Kind, allowed: tuple[Value, ...] = ()) -> Valu
     """A single value of a known type, as written in an output, default or vignette cell."""
     if kind in (Kind.ENUM, Kind.TEXT):
         value: Value = text_of(raw) if not isinstance(raw, str) else raw.strip()
-        if isinstance(value, str) and len(value) >= 2 and value[0] in "\"\u201c":
-            value = value[1:-1] if value[-1] in "\"\u201d" else value
+        if isinstance(value, str) and len(value) >= 2 and value[0] in '"\u201c':
+            value = value[1:-1] if value[-1] in '"\u201d' else value
         if kind is Kind.ENUM and allowed and value not in allowed:
             raise ValueProblem(f"'{value}' is not one of the allowed values", choices(allowed))
         return value

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import Location, Problem, WorkbookError
+from engine.errors import Location, Problem, UnreadableFile
 
 RawValue = None | bool | int | float | str | dt.date | dt.datetime | dt.time
 
@@ -58,11 +58,11 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     """Read every sheet of an .xlsx/.xlsm/.ods file. A file that cannot be read at all raises
     :class:`WorkbookError` with one problem saying why."""
     path = Path(path)
-    where = Location(path.name)
+    where = None  # the error names the file itself
     if not path.is_file():
-        raise WorkbookError([Problem(where, "file not found", "check the path")], str(path))
+        raise UnreadableFile([Problem(where, "file not found", "check the path")], str(path))
     if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
-        raise WorkbookError(
+        raise UnreadableFile(
             [Problem(where, "this is not an Excel workbook", "save the file as .xlsx from Excel")],
             str(path),
         )
@@ -71,8 +71,12 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     try:
         frames = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
     except Exception as exc:  # calamine reports corrupt files with many exception types
-        raise WorkbookError(
-            [Problem(where, f"the workbook cannot be read ({exc})", "open and re-save it in Excel")],
+        raise UnreadableFile(
+            [
+                Problem(
+                    where, f"the workbook cannot be read ({exc})", "open and re-save it in Excel"
+                )
+            ],
             str(path),
         ) from exc
     sheets = []

@@ -1,0 +1,129 @@
+"""The ``triage`` command line. The one place that turns engine errors into messages and exit
+codes: 0 success, 1 the input was understood but is wrong (bad facts, a hit-policy
+violation, workbook problems), 2 usage errors and files that cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from engine.errors import (
+    EngineFailure,
+    FactError,
+    HitPolicyViolation,
+    TriageError,
+    UnreadableFile,
+    WorkbookError,
+)
+from engine.loader import load
+from engine.model import Model
+
+
+class TriageCLIError(click.ClickException):
+    """A project error shown as ``Error: …`` lines, with the project's exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.code = exit_code
+
+    @property  # type: ignore[override]
+    def exit_code(self) -> int:  # type: ignore[override]
+        return self.code
+
+    def show(self, file: Any = None) -> None:
+        for line in self.message.splitlines():
+            click.echo(f"Error: {line.strip()}", err=True)
+
+
+def _fail(error: TriageError) -> NoReturn:
+    if isinstance(error, WorkbookError):
+        head = f"{error.source}: " if error.source else ""
+        lines = "\n".join(head + str(p) for p in error.problems)
+        raise TriageCLIError(lines, 2 if isinstance(error, UnreadableFile) else 1)
+    if isinstance(error, FactError):
+        raise TriageCLIError("\n".join(f"fact {p}" for p in error.problems))
+    if isinstance(error, HitPolicyViolation | EngineFailure):
+        raise TriageCLIError(str(error))
+    raise TriageCLIError(str(error))
+
+
+def _load(path: str) -> Model:
+    try:
+        return load(path)
+    except TriageError as error:
+        _fail(error)
+
+
+def _print(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="triage-rules")
+def main() -> None:
+    """Clinical triage decision tables: compile and evaluate workbooks."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--table", "table_name", help="Show one table only.")
+def compile(file: str, table_name: str | None) -> None:  # noqa: A001 - the command's name
+    """Print the durable-rules rulesets FILE compiles to, with a readable form of each rule."""
+    model = _load(file)
+    assert model.program is not None
+    tables = [t for t in model.tables if table_name in (None, t.name)]
+    if not tables:
+        names = ", ".join(t.name for t in model.tables)
+        raise TriageCLIError(f"no table '{table_name}' (tables: {names})", 2)
+    _print(
+        {
+            "source": model.source,
+            "version": model.version,
+            "about": vars(model.about),
+            "evaluation_order": [t.name for t in model.tables],
+            "tables": [model.program.runners[t.name].compiled.describe(t) for t in tables],
+        }
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--facts",
+    "facts_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default="standard input",
+    help="JSON object of facts.",
+)
+def evaluate(file: str, facts_file: str) -> None:
+    """Evaluate the facts in FACTS (a JSON object) against FILE and print the decision."""
+    facts = _read_facts(facts_file)
+    model = _load(file)
+    try:
+        decision = model.evaluate(facts)
+    except TriageError as error:
+        _fail(error)
+    _print(decision.as_dict())
+
+
+def _read_facts(facts_file: str) -> Any:
+    name = "standard input" if facts_file == "-" else facts_file
+    try:
+        text = sys.stdin.read() if facts_file == "-" else Path(facts_file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TriageCLIError(f"cannot read facts from {name}: {exc}", 2) from exc
+    try:
+        facts = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TriageCLIError(
+            f"{name}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", 2
+        ) from exc
+    if not isinstance(facts, dict):
+        raise TriageCLIError(f"{name}: facts must be a JSON object of names and values", 2)
+    return facts
