@@ -14,8 +14,9 @@ How a table becomes rules, and why each choice keeps durable-rules 2.0.28 on saf
 * **Paths are packed into chunks** whose alpha network provably stays inside the C core's
   fixed limits: at most 64 pending alpha matches (``MAX_STACK_SIZE``, error 303), fewer than
   512 children per node (``NEXT_BUCKET_LENGTH``, endless loop) and 256 rules ending on one
-  node (``BETA_LIST_LENGTH``). Each chunk is reached through two equality tests on the
-  properties ``k`` and ``j``; an evaluation posts one message per chunk.
+  node (``BETA_LIST_LENGTH``). Each chunk is reached through an equality test on the
+  property ``j``, and 63 chunks (4,032 rules; ``MAX_ACTIONS`` is 4,096) make a ruleset.
+  An evaluation posts one message per chunk, all of a ruleset's in one call.
 * **Property names** are short generated names whose FNV-1a hashes (durable-rules identifies
   properties by hash) are checked to be distinct, and a message holds at most 250 of them
   (``MAX_OBJECT_PROPERTIES`` is 255).
@@ -47,11 +48,11 @@ from engine.model import InputDef, Kind, Model, OutputDef, Table
 STACK_BUDGET = 60  # durable-rules fails with error 303 past 64 pending alpha matches
 CHILD_BUDGET = 64  # a node's children live in a 512-slot hash set that must never fill
 PATHS_PER_CHUNK = 64  # rules ending on one alpha node are limited to 256
-CHUNKS_PER_GROUP = 64  # children of the root (k values) and of each k node (j values)
-MAX_CHUNKS = CHUNKS_PER_GROUP * CHUNKS_PER_GROUP
+CHUNKS_PER_RULESET = 63  # a ruleset holds at most 4096 rules (MAX_ACTIONS): 63 x 64 paths
+MAX_CHUNKS = CHUNKS_PER_RULESET * 64  # 64 rulesets, about 258,000 paths
 MAX_ALTERNATIVES = 256  # paths one rule may expand into
 MAX_PROPERTIES = 250  # durable-rules holds at most 255 properties in one message
-RESERVED = ("sid", "id", "k", "j")
+RESERVED = ("sid", "id", "j")
 
 Test = tuple[str, str, int]  # (property, operator, integer constant)
 Alternative = tuple[Test, ...]
@@ -134,15 +135,19 @@ class CompiledTable:
     chunks: int
     never_matching: tuple[int, ...] = ()  # rule indices no value can satisfy
 
-    def definition(self) -> dict[str, Any]:
-        """The ruleset as durable-rules' ``create_ruleset`` takes it."""
-        rules = {}
+    @property
+    def rulesets(self) -> int:
+        return max(1, -(-self.chunks // CHUNKS_PER_RULESET))
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """The rulesets as durable-rules' ``create_ruleset`` takes them; chunk ``c`` lives in
+        ruleset ``c // 63`` behind the test ``j == c % 63``."""
+        rulesets: list[dict[str, Any]] = [{} for _ in range(self.rulesets)]
         for path in self.paths:
-            k, j = divmod(path.chunk, CHUNKS_PER_GROUP)
-            tests: list[dict[str, Any]] = [{"k": k}, {"j": j}]
-            tests += [_test_json(t) for t in path.tests]
-            rules[path.name] = {"all": [{"m": {"$and": tests}}]}
-        return rules
+            index, j = divmod(path.chunk, CHUNKS_PER_RULESET)
+            tests = [{"j": j}, *(_test_json(t) for t in path.tests)]
+            rulesets[index][path.name] = {"all": [{"m": {"$and": tests}}]}
+        return rulesets
 
     def describe(self, table: Table) -> dict[str, Any]:
         return {
@@ -162,7 +167,7 @@ class CompiledTable:
                 for p in self.paths
             ],
             "never_matching": [table.rules[i].rule_id for i in self.never_matching],
-            "ruleset": self.definition(),
+            "rulesets": self.definitions(),
         }
 
 
@@ -295,13 +300,14 @@ def _encoding(
 
 
 def _check_properties(table: Table, fields: tuple[Field, ...], problems: list[Problem]) -> None:
+    """A value and its null flag are never sent together; a list sends its length and flags."""
     count = len(RESERVED) + sum(1 + len(f.flag_props) for f in fields)
-    count += sum(1 for f in fields if f.null_prop)
     if count > MAX_PROPERTIES:
         problems.append(
             Problem(
                 table.location,
-                f"table '{table.name}' needs {count} message properties (at most {MAX_PROPERTIES})",
+                f"table '{table.name}' needs {count} message properties (at most "
+                f"{MAX_PROPERTIES})",
                 "use fewer input columns or shorter value lists",
             )
         )

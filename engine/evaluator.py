@@ -12,6 +12,7 @@ One evaluation of a table, under the table's lock:
    until none is left — each action's name is a path, each path a rule;
 3. ``retract_facts`` removes the messages again.
 
+A table too large for one ruleset (4,096 rules) has several, each visited the same way.
 The session is then empty again: no stored fact, no event, no pending action — which
 :meth:`TableRunner.is_clean` checks and the tests assert after every evaluation. Some calls
 durable-rules offers are never made, because they crash or corrupt the C core:
@@ -30,7 +31,7 @@ from typing import Any
 
 import durable_rules_engine as dre
 
-from engine.compiler import CHUNKS_PER_GROUP, CompiledTable, compile_model
+from engine.compiler import CHUNKS_PER_RULESET, CompiledTable, compile_model
 from engine.conditions import AnyValue, matches
 from engine.errors import EngineFailure
 from engine.facts import check_facts
@@ -42,56 +43,57 @@ _SID = "0"
 
 
 class TableRunner:
-    """One compiled table loaded into durable-rules, with its session."""
+    """One compiled table loaded into durable-rules: its rulesets, each with one session."""
 
     def __init__(self, compiled: CompiledTable, name: str) -> None:
         self.compiled = compiled
         self._name = name
-        self._definition = json.dumps(compiled.definition())
+        self._definitions = [json.dumps(d) for d in compiled.definitions()]
         self._path_rule = {p.name: p.rule for p in compiled.paths}
         self._prefixes = tuple(
-            '{{"sid":"{}","id":"c{}","k":{},"j":{}'.format(_SID, c, *divmod(c, CHUNKS_PER_GROUP))
-            for c in range(compiled.chunks)
+            tuple(
+                f'{{"sid":"{_SID}","id":"c{c}","j":{c - first}'
+                for c in range(first, min(first + CHUNKS_PER_RULESET, compiled.chunks))
+            )
+            for first in range(0, compiled.chunks, CHUNKS_PER_RULESET)
         )
         self._fields = tuple((f, f.source) for f in compiled.fields)
         self._lock = threading.Lock()
-        self._state: int | None = None  # the session's offset, known after the first message
-        self._handle = self._create()
-        self._finalizer = weakref.finalize(self, _delete, self._handle)
+        self._states: list[int | None] = [None] * len(self._definitions)
+        self._handles: list[int] = []
+        self._finalizers: list[weakref.finalize] = []
+        self._create_all()
 
-    def _create(self) -> int:
+    def _create_all(self) -> None:
         with _HANDLES:
-            try:
-                return int(dre.create_ruleset(self._name, self._definition))
-            except Exception as exc:  # durable_rules_engine.error
-                raise EngineFailure(
-                    f"durable-rules refused table '{self.compiled.table}': {exc}"
-                ) from exc
+            for number, definition in enumerate(self._definitions):
+                try:
+                    handle = int(dre.create_ruleset(f"{self._name}.{number}", definition))
+                except Exception as exc:  # durable_rules_engine.error
+                    raise EngineFailure(
+                        f"durable-rules refused table '{self.compiled.table}': {exc}"
+                    ) from exc
+                self._handles.append(handle)
+                self._finalizers.append(weakref.finalize(self, _delete, handle))
 
-    def messages(self, values: Mapping[str, Any]) -> str:
+    def body(self, values: Mapping[str, Any]) -> str:
         body = ",".join(part for f, source in self._fields if (part := f.encode(values[source])))
-        if body:
-            body = "," + body
-        return "[" + ",".join(prefix + body + "}" for prefix in self._prefixes) + "]"
+        return "," + body + "}" if body else "}"
+
+    def messages(self, values: Mapping[str, Any]) -> list[str]:
+        """One JSON array of messages per ruleset."""
+        body = self.body(values)
+        return ["[" + ",".join(p + body for p in prefixes) + "]" for prefixes in self._prefixes]
 
     def match(self, values: Mapping[str, Any]) -> list[int]:
         """Indices of the rules whose conditions ``values`` satisfy, in rule order."""
         if not self.compiled.paths:
             return []
-        messages = self.messages(values)
         matched: set[int] = set()
         with self._lock:
             try:
-                _, state = dre.assert_facts(self._handle, messages)
-                self._state = state
-                try:
-                    started = dre.start_action_for_state(self._handle, state)
-                    action = started[1] if started is not None else None
-                    while action is not None:
-                        matched.add(self._path_rule[action[2 : action.index('"', 2)]])
-                        action = dre.complete_and_start_action(self._handle, state)
-                finally:
-                    dre.retract_facts(self._handle, messages)
+                for number, messages in enumerate(self.messages(values)):
+                    self._match_one(number, messages, matched)
             except Exception as exc:
                 self._reset()
                 raise EngineFailure(
@@ -99,24 +101,41 @@ class TableRunner:
                 ) from exc
         return sorted(matched)
 
+    def _match_one(self, number: int, messages: str, matched: set[int]) -> None:
+        handle = self._handles[number]
+        _, state = dre.assert_facts(handle, messages)
+        self._states[number] = state
+        try:
+            started = dre.start_action_for_state(handle, state)
+            action = started[1] if started is not None else None
+            while action is not None:
+                matched.add(self._path_rule[action[2 : action.index('"', 2)]])
+                action = dre.complete_and_start_action(handle, state)
+        finally:
+            dre.retract_facts(handle, messages)
+
     def is_clean(self) -> bool:
-        """No stored fact, event or pending action in the session."""
+        """No stored fact, event or pending action in any session."""
         with self._lock:
-            if self._state is None:
-                return True  # no message was ever posted
-            facts = json.loads(dre.get_facts(self._handle, _SID))
-            events = json.loads(dre.get_events(self._handle, _SID))
-            pending = dre.start_action_for_state(self._handle, self._state)
-            if pending is not None:  # a dirty session must not serve again
+            clean = True
+            for handle, state in zip(self._handles, self._states, strict=True):
+                if state is None:
+                    continue  # no message was ever posted
+                facts = json.loads(dre.get_facts(handle, _SID))
+                events = json.loads(dre.get_events(handle, _SID))
+                pending = dre.start_action_for_state(handle, state)
+                clean = clean and facts == [] and events == [] and pending is None
+            if not clean:  # a dirty session must not serve again
                 self._reset()
-            return facts == [] and events == [] and pending is None
+            return clean
 
     def _reset(self) -> None:
-        """After a failure the session may hold anything: start over with a new ruleset."""
-        self._finalizer()
-        self._state = None
-        self._handle = self._create()
-        self._finalizer = weakref.finalize(self, _delete, self._handle)
+        """After a failure the sessions may hold anything: start over with new rulesets."""
+        for finalizer in self._finalizers:
+            finalizer()
+        self._handles, self._finalizers = [], []
+        self._states = [None] * len(self._definitions)
+        self._create_all()
 
 
 def _delete(handle: int) -> None:
