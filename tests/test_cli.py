@@ -1,0 +1,142 @@
+"""The triage command: JSON on success, one-line errors and exit codes otherwise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from tests.sheets import ABOUT, inputs_sheet, table_sheet
+from tests.xlsx import write_workbook
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    inputs = inputs_sheet([("age", "integer", "[0..120]", "yes"), ("kind", "enum", "a, b", "no")])
+    table = table_sheet(
+        "decision",
+        "UNIQUE",
+        ["age", "kind"],
+        ["advice"],
+        [
+            ("< 18", "-", "child"),
+            (">= 18", '"a"', "adult a"),
+            (">= 18", "not(a)", "adult"),
+            (">= 100", '"a"', "centenarian"),
+        ],
+    )
+    return write_workbook(tmp_path / "demo.xlsx", [ABOUT, inputs, table])
+
+
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_evaluate_prints_the_decision(workbook: Path, tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text('{"age": 40, "kind": "b"}')
+    code, out, _ = invoke("evaluate", str(workbook), "--facts", str(facts))
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["outputs"] == {"decision": "adult"}
+    assert decision["fired"][0]["rule_id"] == "R3"
+    assert decision["fired"][0]["row"] == 11
+    assert decision["fired"][0]["conditions"] == [
+        {"input": "age", "test": ">= 18", "value": 40},
+        {"input": "kind", "test": "not(a)", "value": "b"},
+    ]
+
+
+def test_evaluate_reads_standard_input(workbook: Path) -> None:
+    code, out, _ = invoke("evaluate", str(workbook), stdin='{"age": 5}')
+    assert code == 0
+    assert json.loads(out)["outputs"] == {"decision": "child"}
+
+
+@pytest.mark.parametrize(
+    ("stdin", "code", "message"),
+    [
+        (
+            '{"age": 500, "colour": 1}',
+            1,
+            "Error: fact colour: is not an input of this table\n"
+            "Error: fact age: 500 is outside the allowed range [0..120]\n",
+        ),
+        ('{"kind": "a"}', 1, "Error: fact age: is required but missing\n"),
+        (
+            '{"age": 101, "kind": "a"}',
+            1,
+            "Error: table 'decision' (UNIQUE): more than one rule matched: rules R2, R4\n",
+        ),
+        (
+            '{"age": ',
+            2,
+            "Error: standard input: not valid JSON at line 1 column 9: Expecting value\n",
+        ),
+        ("[1, 2]", 2, "Error: standard input: facts must be a JSON object of names and values\n"),
+    ],
+)
+def test_evaluate_errors(workbook: Path, stdin: str, code: int, message: str) -> None:
+    exit_code, _, err = invoke("evaluate", str(workbook), stdin=stdin)
+    assert (exit_code, err) == (code, message)
+
+
+def test_workbook_problems_are_listed_one_per_line(tmp_path: Path) -> None:
+    inputs = inputs_sheet([("age", "integer", None, "yes")])
+    table = table_sheet("decision", "SOMETIMES", ["agee"], ["out"], [(">= 5 and", "x")])
+    path = write_workbook(tmp_path / "bad.xlsx", [ABOUT, inputs, table])
+    code, _, err = invoke("compile", str(path))
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"Error: {path}: decision!B2: unknown hit policy 'SOMETIMES' — write "
+        "UNIQUE, ANY, PRIORITY, FIRST, COLLECT (optionally SUM, MIN, MAX or "
+        "COUNT), RULE ORDER or OUTPUT ORDER, or a DMN letter such as U, P, F, C+"
+    )
+    assert len(lines) == 1  # the table's columns are not read without a hit policy
+
+
+def test_unreadable_files_exit_with_2(tmp_path: Path) -> None:
+    text = tmp_path / "notes.xlsx"
+    text.write_text("not a workbook")
+    code, _, err = invoke("compile", str(text))
+    assert code == 2
+    assert err == (
+        f"Error: {text}: this is not an Excel workbook — save the file as .xlsx from Excel\n"
+    )
+    code, _, err = invoke("compile", str(tmp_path / "missing.xlsx"))
+    assert code == 2
+    assert "file not found" in err
+
+
+def test_compile_prints_rulesets_and_readable_rules(workbook: Path) -> None:
+    code, out, _ = invoke("compile", str(workbook))
+    assert code == 0
+    compiled = json.loads(out)
+    (table,) = compiled["tables"]
+    assert table["hit_policy"] == "UNIQUE"
+    assert [r["rule_id"] for r in table["rules"]] == ["R1", "R2", "R3", "R4"]
+    assert table["rules"][0]["when"] == "age [a0] == 0"  # rank 0: below the constant 18
+    (ruleset,) = table["rulesets"]
+    assert set(ruleset) == {r["durable_rule"] for r in table["rules"]}
+    code, _, err = invoke("compile", str(workbook), "--table", "nope")
+    assert (code, err) == (2, "Error: no table 'nope' (tables: decision)\n")
+
+
+def test_console_script_is_installed(workbook: Path) -> None:
+    triage = Path(sys.executable).with_name("triage")
+    completed = subprocess.run(
+        [str(triage), "evaluate", str(workbook)],
+        input='{"age": 30, "kind": "b"}',
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["outputs"] == {"decision": "adult"}
