@@ -15,7 +15,7 @@ How a table becomes rules, and why each choice keeps durable-rules 2.0.28 on saf
   fixed limits: at most 64 pending alpha matches (``MAX_STACK_SIZE``, error 303), fewer than
   512 children per node (``NEXT_BUCKET_LENGTH``, endless loop) and 256 rules ending on one
   node (``BETA_LIST_LENGTH``). Each chunk is reached through an equality test on the
-  property ``j``, and 63 chunks (4,032 rules; ``MAX_ACTIONS`` is 4,096) make a ruleset.
+  property ``j``, and 4 chunks (256 rules; ``MAX_ACTIONS`` is 4,096) make a ruleset.
   An evaluation posts one message per chunk, all of a ruleset's in one call.
 * **Property names** are short generated names whose FNV-1a hashes (durable-rules identifies
   properties by hash) are checked to be distinct, and a message holds at most 250 of them
@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engine.conditions import (
@@ -48,8 +49,11 @@ from engine.model import InputDef, Kind, Model, OutputDef, Table
 STACK_BUDGET = 60  # durable-rules fails with error 303 past 64 pending alpha matches
 CHILD_BUDGET = 64  # a node's children live in a 512-slot hash set that must never fill
 PATHS_PER_CHUNK = 64  # rules ending on one alpha node are limited to 256
-CHUNKS_PER_RULESET = 63  # a ruleset holds at most 4096 rules (MAX_ACTIONS): 63 x 64 paths
-MAX_CHUNKS = CHUNKS_PER_RULESET * 64  # 64 rulesets, about 258,000 paths
+# A ruleset holds at most 4,096 rules (MAX_ACTIONS). Smaller rulesets build much faster: the
+# C core grows its pools one element at a time, so building costs grow with the square of
+# the ruleset's size. 4 chunks of at most 64 paths: at most 256 rules per ruleset.
+CHUNKS_PER_RULESET = 4
+MAX_CHUNKS = 4096  # 1,024 rulesets, about 262,000 rules
 MAX_ALTERNATIVES = 256  # paths one rule may expand into
 MAX_PROPERTIES = 250  # durable-rules holds at most 255 properties in one message
 RESERVED = ("sid", "id", "j")
@@ -100,7 +104,7 @@ class Field:
                 return i
         return len(self.constants)  # text not named in any cell: equal to nothing
 
-    @property
+    @cached_property
     def top(self) -> int:
         """Largest code a present value can have."""
         return 2 * len(self.constants) if self.encoding == "rank" else len(self.constants)
@@ -141,7 +145,7 @@ class CompiledTable:
 
     def definitions(self) -> list[dict[str, Any]]:
         """The rulesets as durable-rules' ``create_ruleset`` takes them; chunk ``c`` lives in
-        ruleset ``c // 63`` behind the test ``j == c % 63``."""
+        ruleset ``c // 4`` behind the test ``j == c % 4``."""
         rulesets: list[dict[str, Any]] = [{} for _ in range(self.rulesets)]
         for path in self.paths:
             index, j = divmod(path.chunk, CHUNKS_PER_RULESET)
@@ -205,6 +209,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
     list_outputs = {o.name for t in model.tables if t.returns_list for o in t.outputs}
     fields = _fields(table, model, list_outputs)
     _check_properties(table, fields, problems)
+    sizes = {f.prop: f.top + 1 for f in fields}
     paths: list[tuple[int, Alternative]] = []
     never: list[int] = []
     for rule in table.rules:
@@ -213,7 +218,8 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
             if isinstance(cell.condition, AnyValue):
                 continue
             assert isinstance(cell.condition, AnyOf | NoneOf)
-            columns.append(_alternatives(f, cell.condition))
+            alternatives = _alternatives(f, cell.condition)
+            columns.append([_selective_first(alt, sizes) for alt in alternatives])
         count = 1
         for alternatives in columns:
             count *= len(alternatives)
@@ -230,7 +236,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                 )
             )
             continue
-        columns.sort(key=lambda alts: min(_weight(a, fields) for a in alts))
+        columns.sort(key=lambda alts: min(_weight(a, sizes) for a in alts))
         for combination in itertools.product(*columns):
             paths.append((rule.index, tuple(t for alt in combination for t in alt)))
     packed = _pack(paths)
@@ -306,8 +312,7 @@ def _check_properties(table: Table, fields: tuple[Field, ...], problems: list[Pr
         problems.append(
             Problem(
                 table.location,
-                f"table '{table.name}' needs {count} message properties (at most "
-                f"{MAX_PROPERTIES})",
+                f"table '{table.name}' needs {count} message properties (at most {MAX_PROPERTIES})",
                 "use fewer input columns or shorter value lists",
             )
         )
@@ -417,13 +422,17 @@ def _list_alternatives(f: Field, condition: AnyOf | NoneOf, items: list[Item]) -
     return [tuple(tests) or ((f.prop, ">=", 0),)]
 
 
-def _weight(alternative: Alternative, fields: tuple[Field, ...]) -> float:
+def _selective_first(alternative: Alternative, sizes: dict[str, int]) -> Alternative:
+    return tuple(sorted(alternative, key=lambda test: _weight((test,), sizes)))
+
+
+def _weight(alternative: Alternative, sizes: dict[str, int]) -> float:
     """Rough share of values an alternative lets through; tests that pass less go first so
-    that durable-rules abandons a non-matching rule as early as possible."""
-    tops = {f.prop: f.top + 1 for f in fields}
+    that durable-rules abandons a non-matching rule as early as possible. ``sizes``: how
+    many codes each property can take."""
     share = 1.0
     for prop, op, constant in alternative:
-        size = tops.get(prop, 2)
+        size = sizes.get(prop, 2)
         share *= {
             "==": 1 / size,
             "!=": 1 - 1 / size,

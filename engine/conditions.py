@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 Value = bool | int | float | str
 
@@ -208,7 +209,12 @@ def parse_condition(raw: object) -> Condition:
         if not math.isfinite(raw):
             raise CellSyntaxError("the cell holds an error value", "write a number")
         return AnyOf((Equals(_tidy_number(raw)),))
-    text = str(raw).strip()
+    return _parse_text(str(raw).strip())
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Condition:
+    """Tables repeat the same cells often; parsed conditions are immutable, so share them."""
     if text in ("", "-"):
         return AnyValue()
     tokens = _tokenize(text)

@@ -12,7 +12,7 @@ One evaluation of a table, under the table's lock:
    until none is left — each action's name is a path, each path a rule;
 3. ``retract_facts`` removes the messages again.
 
-A table too large for one ruleset (4,096 rules) has several, each visited the same way.
+A table of more than 256 rules has several rulesets, each visited the same way.
 The session is then empty again: no stored fact, no event, no pending action — which
 :meth:`TableRunner.is_clean` checks and the tests assert after every evaluation. Some calls
 durable-rules offers are never made, because they crash or corrupt the C core:
@@ -23,6 +23,8 @@ action (segmentation fault).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import threading
 import weakref
@@ -42,13 +44,29 @@ _HANDLES = threading.Lock()  # the C core's handle table is a global without a l
 _SID = "0"
 
 
+def _keep_large_blocks_mapped() -> None:
+    """durable-rules grows its node and string pools one element at a time with ``realloc``.
+    Once glibc has raised its dynamic mmap threshold (it does after large frees), each
+    growth copies the whole pool and building a 3,000-rule table takes seconds. Fixing the
+    threshold at glibc's own default keeps large pools mapped, where growing is ``mremap``.
+    Elsewhere than glibc this does nothing."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return
+
+
+_keep_large_blocks_mapped()
+
+
 class TableRunner:
     """One compiled table loaded into durable-rules: its rulesets, each with one session."""
 
     def __init__(self, compiled: CompiledTable, name: str) -> None:
         self.compiled = compiled
         self._name = name
-        self._definitions = [json.dumps(d) for d in compiled.definitions()]
+        self._definitions = [json.dumps(d, separators=(",", ":")) for d in compiled.definitions()]
         self._path_rule = {p.name: p.rule for p in compiled.paths}
         self._prefixes = tuple(
             tuple(
