@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/triage evaluate decision_tables/muscle_twitching.xlsx --facts decision_tables/examples/muscle_twitching_case.json
 
 test: $(STAMP)
-	$(BIN)/ruff check engine service tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest; code=$$?; if [ $$code -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$code
 
