@@ -218,8 +218,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
             if isinstance(cell.condition, AnyValue):
                 continue
             assert isinstance(cell.condition, AnyOf | NoneOf)
-            alternatives = _alternatives(f, cell.condition)
-            columns.append([_selective_first(alt, sizes) for alt in alternatives])
+            columns.append(_alternatives(f, cell.condition))
         count = 1
         for alternatives in columns:
             count *= len(alternatives)
@@ -236,9 +235,9 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                 )
             )
             continue
-        columns.sort(key=lambda alts: min(_weight(a, sizes) for a in alts))
         for combination in itertools.product(*columns):
-            paths.append((rule.index, tuple(t for alt in combination for t in alt)))
+            tests = [t for alt in combination for t in alt]
+            paths.append((rule.index, _selective_first(tuple(tests), sizes)))
     packed = _pack(paths)
     chunks = max((p.chunk for p in packed), default=-1) + 1
     if chunks > MAX_CHUNKS:

@@ -38,10 +38,11 @@ from engine.conditions import AnyValue, matches
 from engine.errors import EngineFailure
 from engine.facts import check_facts
 from engine.hitpolicy import resolve
-from engine.model import Decision, FiredRule, MatchedCondition, Model, Rule, Table
+from engine.model import Decision, FiredRule, HitPolicy, MatchedCondition, Model, Rule, Table
 
 _HANDLES = threading.Lock()  # the C core's handle table is a global without a lock
 _SID = "0"
+_NOT_HANDLED = 1  # ERR_EVENT_NOT_HANDLED in durable-rules' rules.h
 
 
 def _keep_large_blocks_mapped() -> None:
@@ -103,15 +104,21 @@ class TableRunner:
         body = self.body(values)
         return ["[" + ",".join(p + body for p in prefixes) + "]" for prefixes in self._prefixes]
 
-    def match(self, values: Mapping[str, Any]) -> list[int]:
-        """Indices of the rules whose conditions ``values`` satisfy, in rule order."""
+    def match(self, values: Mapping[str, Any], first_only: bool = False) -> list[int]:
+        """Indices of the rules whose conditions ``values`` satisfy, in rule order. With
+        ``first_only`` (hit policy FIRST) chunks are posted one at a time, in rule order, and
+        the search stops at the first chunk with a match: it holds the earliest matching rule,
+        since every earlier rule lives in an earlier chunk."""
         if not self.compiled.paths:
             return []
         matched: set[int] = set()
         with self._lock:
             try:
-                for number, messages in enumerate(self.messages(values)):
-                    self._match_one(number, messages, matched)
+                if first_only:
+                    self._match_first(self.body(values), matched)
+                else:
+                    for number, messages in enumerate(self.messages(values)):
+                        self._post(number, messages, matched)
             except Exception as exc:
                 self._reset()
                 raise EngineFailure(
@@ -119,10 +126,22 @@ class TableRunner:
                 ) from exc
         return sorted(matched)
 
-    def _match_one(self, number: int, messages: str, matched: set[int]) -> None:
+    def _match_first(self, body: str, matched: set[int]) -> None:
+        for number, prefixes in enumerate(self._prefixes):
+            for prefix in prefixes:
+                self._post(number, "[" + prefix + body + "]", matched, single=True)
+                if matched:
+                    return
+
+    def _post(self, number: int, messages: str, matched: set[int], single: bool = False) -> None:
+        """Post ``messages`` to ruleset ``number``, collect every rule they match, and leave
+        the session empty again. A ``single`` message that durable-rules reports as not
+        handled reached no rule: nothing was stored and there is nothing to drain."""
         handle = self._handles[number]
-        _, state = dre.assert_facts(handle, messages)
+        result, state = dre.assert_facts(handle, messages)
         self._states[number] = state
+        if single and result == _NOT_HANDLED:
+            return
         try:
             started = dre.start_action_for_state(handle, state)
             action = started[1] if started is not None else None
@@ -181,7 +200,8 @@ class Program:
         outputs: dict[str, Any] = {}
         fired: list[FiredRule] = []
         for table in self.model.tables:
-            outcome = resolve(table, self.runners[table.name].match(values))
+            first_only = table.hit_policy is HitPolicy.FIRST
+            outcome = resolve(table, self.runners[table.name].match(values, first_only))
             values.update(outcome.by_output)
             outputs[table.name] = outcome.value
             fired.extend(_describe(table, rule, values) for rule in outcome.fired)

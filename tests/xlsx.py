@@ -63,3 +63,76 @@ def _check(value: Any, sheet: str, row: int, col: int) -> None:
 def sheet(name: str, rows: Sequence[Sequence[CellValue]]) -> Sheet:
     """A :class:`Sheet` from lists (convenience for tests)."""
     return Sheet(name, tuple(tuple(row) for row in rows))
+
+
+# --- editing sheets (tests build broken workbooks from a valid one) ------------------------
+
+
+def cell_position(cell: str) -> tuple[int, int]:
+    """``'C12'`` -> ``(11, 2)``: 0-based row and column, as :attr:`Sheet.rows` indexes them."""
+    letters = cell.rstrip("0123456789")
+    digits = cell[len(letters):]
+    if not letters or not digits or not letters.isalpha():
+        raise ValueError(f"not a cell name: {cell!r}")
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ord(ch) - 64)
+    return int(digits) - 1, col - 1
+
+
+def _find(sheets: Sequence[Sheet], name: str) -> int:
+    for i, s in enumerate(sheets):
+        if s.name == name:
+            return i
+    raise KeyError(f"no sheet {name!r} among {[s.name for s in sheets]}")
+
+
+def set_cells(sheets: Sequence[Sheet], name: str, cells: dict[str, CellValue]) -> tuple[Sheet, ...]:
+    """A copy of ``sheets`` in which sheet ``name`` has the given cells (``{'C12': '>= 5'}``)
+    set; rows and columns are added as needed."""
+    index = _find(sheets, name)
+    rows = [list(r) for r in sheets[index].rows]
+    for ref, value in cells.items():
+        r, c = cell_position(ref)
+        while len(rows) <= r:
+            rows.append([])
+        while len(rows[r]) <= c:
+            rows[r].append(None)
+        rows[r][c] = value
+    result = list(sheets)
+    result[index] = sheet(name, rows)
+    return tuple(result)
+
+
+def set_cell(sheets: Sequence[Sheet], name: str, ref: str, value: CellValue) -> tuple[Sheet, ...]:
+    return set_cells(sheets, name, {ref: value})
+
+
+def append_rows(sheets: Sequence[Sheet], name: str,
+                *rows: Sequence[CellValue]) -> tuple[Sheet, ...]:
+    """A copy of ``sheets`` with ``rows`` added below the last row of sheet ``name``."""
+    index = _find(sheets, name)
+    result = list(sheets)
+    result[index] = sheet(name, [*sheets[index].rows, *rows])
+    return tuple(result)
+
+
+def remove_sheet(sheets: Sequence[Sheet], name: str) -> tuple[Sheet, ...]:
+    index = _find(sheets, name)
+    return tuple(s for i, s in enumerate(sheets) if i != index)
+
+
+def replace_sheet(sheets: Sequence[Sheet], new: Sheet) -> tuple[Sheet, ...]:
+    """A copy of ``sheets`` with ``new`` in place of the sheet of the same name, or added at
+    the end if there is none."""
+    try:
+        index = _find(sheets, new.name)
+    except KeyError:
+        return (*sheets, new)
+    result = list(sheets)
+    result[index] = new
+    return tuple(result)
+
+
+def get_sheet(sheets: Sequence[Sheet], name: str) -> Sheet:
+    return sheets[_find(sheets, name)]
