@@ -8,7 +8,7 @@ listing them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from engine.conditions import (
@@ -21,6 +21,7 @@ from engine.conditions import (
     parse_condition,
 )
 from engine.errors import Location, Problem, WorkbookError
+from engine.facts import check_value
 from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
 from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
 from engine.values import (
@@ -31,7 +32,7 @@ from engine.values import (
     split_list,
     text_of,
 )
-from engine.workbook import Sheet
+from engine.workbook import Sheet, column_letter
 
 INPUT_HEADERS = ("name", "type", "unit", "allowed values", "required", "description")
 ABOUT_FIELDS = {
@@ -52,7 +53,7 @@ def build_model(
     problems: list[Problem] = []
     by_name = {s.name.strip().lower(): s for s in sheets}
     about = _read_about(by_name.get("about"), problems)
-    inputs = _read_inputs(by_name.get("inputs"), problems)
+    inputs, broken = _read_inputs(by_name.get("inputs"), problems)
     headers = [h for s in sheets if is_table_sheet(s) and (h := read_header(s, problems))]
     if not headers and not any(is_table_sheet(s) for s in sheets):
         problems.append(
@@ -62,9 +63,9 @@ def build_model(
                 "add a sheet whose cell A1 reads 'Table'",
             )
         )
-    tables = _read_tables(headers, inputs, problems, require_citations)
-    ordered = _order(tables, problems)
-    vignettes = _read_tests(by_name.get("tests"), inputs, ordered, problems)
+    tables = _read_tables(headers, inputs, broken, problems, require_citations)
+    ordered = order_tables(tables, problems, {i.name for i in inputs})
+    vignettes = _read_tests(by_name.get("tests"), inputs, broken, ordered, problems)
     if problems:
         raise WorkbookError(problems, source)
     return Model(about, inputs, tuple(ordered), vignettes, version, source)
@@ -99,6 +100,8 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             )
             continue
         fields[key] = text_of(sheet.value(row, 1))
+        if not fields[key]:
+            continue  # reported once below if required
         if key == "table_id":
             try:
                 read_name(sheet.value(row, 1), "table id")
@@ -122,13 +125,18 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                     f"add a row '{label.capitalize()}' with its value",
                 )
             )
-    return About(**fields)
+    table_id = fields.pop("table_id", "")
+    return About(table_id, **fields)
 
 
 # --- Inputs --------------------------------------------------------------------------------
 
 
-def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef, ...]:
+def _read_inputs(
+    sheet: Sheet | None, problems: list[Problem]
+) -> tuple[tuple[InputDef, ...], set[str]]:
+    """The inputs, and the names of inputs declared with a problem (already reported), so that
+    their uses are not reported again as unknown."""
     if sheet is None:
         problems.append(
             Problem(
@@ -137,7 +145,7 @@ def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef
                 "add a sheet named Inputs listing every fact",
             )
         )
-        return ()
+        return (), set()
     for col, expected in enumerate(INPUT_HEADERS):
         found = text_of(sheet.value(0, col)).lower()
         if found != expected:
@@ -149,12 +157,14 @@ def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef
                 )
             )
     inputs: list[InputDef] = []
+    broken: set[str] = set()
     seen: dict[str, Location] = {}
     for row in range(1, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
             continue
         definition = _read_input_row(sheet, row, problems)
         if definition is None:
+            broken.add(text_of(sheet.value(row, 0)))
             continue
         if definition.name in seen:
             problems.append(
@@ -168,7 +178,7 @@ def _read_inputs(sheet: Sheet | None, problems: list[Problem]) -> tuple[InputDef
             continue
         seen[definition.name] = sheet.location(row, 0)
         inputs.append(definition)
-    return tuple(inputs)
+    return tuple(inputs), broken
 
 
 def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef | None:
@@ -211,7 +221,7 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
         elif len(set(allowed)) != len(allowed):
             problems.append(Problem(at(row, 3), "a value is listed twice", "list each value once"))
     elif kind in (Kind.NUMBER, Kind.INTEGER) and allowed_raw is not None:
-        value_range = _read_range(allowed_raw, at(row, 3), problems)
+        value_range = read_range(allowed_raw, at(row, 3), problems)
     elif allowed_raw is not None:
         problems.append(
             Problem(at(row, 3), f"a {kind} input takes no allowed values", "leave the cell empty")
@@ -228,7 +238,7 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
     )
 
 
-def _read_range(raw: object, where: Location, problems: list[Problem]) -> Condition | None:
+def read_range(raw: object, where: Location, problems: list[Problem]) -> Condition | None:
     fix = "write a range such as [16..120] or a bound such as >= 0"
     try:
         condition = parse_condition(raw)
@@ -250,6 +260,7 @@ def _read_range(raw: object, where: Location, problems: list[Problem]) -> Condit
 def _read_tables(
     headers: list[Header],
     inputs: tuple[InputDef, ...],
+    broken: set[str],
     problems: list[Problem],
     require_citations: bool,
 ) -> list[Table]:
@@ -268,25 +279,7 @@ def _read_tables(
             )
         table_names.setdefault(header.name, header.sheet.name)
         for _, out in header.output_cols:
-            if out.name in input_names:
-                problems.append(
-                    Problem(
-                        out.location,
-                        f"output '{out.name}' has the name of an input",
-                        "give the output another name",
-                    )
-                )
-            elif out.name in outputs:
-                problems.append(
-                    Problem(
-                        out.location,
-                        f"output '{out.name}' is also produced by "
-                        f"table '{outputs[out.name].table}'",
-                        "give each output its own name",
-                    )
-                )
-            else:
-                outputs[out.name] = out
+            register_output(out, input_names, outputs, problems)
     list_outputs = {
         o.name
         for h in headers
@@ -295,20 +288,21 @@ def _read_tables(
     }
     tables = []
     for header in headers:
-        types: dict[int, ColumnType] = {}
+        types: dict[int, ColumnType | None] = {}
         for col, column in header.input_cols:
             source: InputDef | OutputDef | None = input_names.get(column.name) or outputs.get(
                 column.name
             )
             if source is None:
-                problems.append(
-                    Problem(
-                        column.location,
-                        f"'{column.name}' is not an input or an output of another table",
-                        _did_you_mean(column.name, [*input_names, *outputs]),
+                if column.name not in broken:  # a broken declaration is reported already
+                    problems.append(
+                        Problem(
+                            column.location,
+                            f"'{column.name}' is not an input or an output of another table",
+                            did_you_mean(column.name, [*input_names, *outputs]),
+                        )
                     )
-                )
-                types[col] = ColumnType(Kind.TEXT, (), False)
+                types[col] = None
                 continue
             if isinstance(source, OutputDef) and source.name in {
                 o.name for _, o in header.output_cols
@@ -325,9 +319,41 @@ def _read_tables(
     return tables
 
 
-def _order(tables: list[Table], problems: list[Problem]) -> list[Table]:
-    """Dependency order (a table after every table whose output it reads), stable by sheet."""
-    producer = {o.name: t.name for t in tables for o in t.outputs}
+def register_output(
+    out: OutputDef,
+    input_names: Container[str],
+    outputs: dict[str, OutputDef],
+    problems: list[Problem],
+) -> None:
+    """Add ``out`` to ``outputs`` unless its name is an input's or another output's: every
+    fact and every output must have its own name (shared with the DMN reader)."""
+    if out.name in input_names:
+        problems.append(
+            Problem(
+                out.location,
+                f"output '{out.name}' has the name of an input",
+                "give the output another name",
+            )
+        )
+    elif out.name in outputs:
+        problems.append(
+            Problem(
+                out.location,
+                f"output '{out.name}' is also produced by table '{outputs[out.name].table}'",
+                "give each output its own name",
+            )
+        )
+    else:
+        outputs[out.name] = out
+
+
+def order_tables(
+    tables: list[Table], problems: list[Problem], inputs: Container[str] = ()
+) -> list[Table]:
+    """Dependency order (a table after every table whose output it reads), stable by sheet.
+    A column named like an input reads the input, even if an output has the same name (that
+    clash is reported where the output is declared)."""
+    producer = {o.name: t.name for t in tables for o in t.outputs if o.name not in inputs}
     deps = {
         t.name: {
             producer[c.name] for c in t.inputs if c.name in producer and producer[c.name] != t.name
@@ -356,10 +382,11 @@ def _order(tables: list[Table], problems: list[Problem]) -> list[Table]:
     return ordered
 
 
-def _did_you_mean(name: str, candidates: list[str]) -> str:
+def did_you_mean(name: str, candidates: list[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, candidates, n=1)
+    close = close or [c for c in candidates if c.startswith(name + "_")][:1]
     if close:
         return f"did you mean '{close[0]}'?"
     return "declare it on the Inputs sheet, or name an output of another table"
@@ -369,7 +396,11 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
 
 
 def _read_tests(
-    sheet: Sheet | None, inputs: tuple[InputDef, ...], tables: list[Table], problems: list[Problem]
+    sheet: Sheet | None,
+    inputs: tuple[InputDef, ...],
+    broken: set[str],
+    tables: list[Table],
+    problems: list[Problem],
 ) -> tuple[Vignette, ...]:
     if sheet is None:
         return ()
@@ -383,14 +414,25 @@ def _read_tests(
             continue
         if head.lower() == "note":
             note_col = col
+        elif head in columns.values():
+            first = next(c for c, h in columns.items() if h == head)
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"'{head}' is also the heading of column {column_letter(first)}",
+                    "keep one column per input or output",
+                )
+            )
         elif head in input_defs or head in output_defs:
             columns[col] = head
+        elif head in broken:
+            continue  # its declaration is reported already
         else:
             problems.append(
                 Problem(
                     sheet.location(0, col),
                     f"'{head}' is not an input or an output",
-                    _did_you_mean(head, [*input_defs, *output_defs]),
+                    did_you_mean(head, [*input_defs, *output_defs]),
                 )
             )
     if text_of(sheet.value(0, 0)).lower() != "test id":
@@ -409,9 +451,7 @@ def _read_tests(
                 continue
             try:
                 if name in input_defs:
-                    facts[name] = read_typed(
-                        raw, input_defs[name].kind, input_defs[name].allowed_values
-                    )
+                    facts[name] = _read_fact(raw, input_defs[name])
                 else:
                     table, out = output_defs[name]
                     expected[name] = _read_expected(raw, table, out)
@@ -423,6 +463,15 @@ def _read_tests(
             Vignette(vignette_id, row + 1, facts, expected, note, sheet.location(row, 0))
         )
     return tuple(vignettes)
+
+
+def _read_fact(raw: object, definition: InputDef) -> Any:
+    """A vignette's fact, held to the same rules as a request's facts."""
+    value = read_typed(raw, definition.kind, definition.allowed_values)
+    checked, message = check_value(definition, value)
+    if message:
+        raise ValueProblem(f"{definition.name} {message}", "write a value the Inputs sheet allows")
+    return checked
 
 
 def _read_expected(raw: object, table: Table, out: OutputDef) -> Any:

@@ -19,6 +19,7 @@ column's declared type so that every mistake is reported where it was written.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -120,11 +121,11 @@ _TOKEN = re.compile(
     r"""
     \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*")
-    | (?P<number>[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<number>[-+]?(?:\d+(?:\.\d+)?|(?<!\.)\.\d+)(?:[eE][-+]?\d+)?)
     | (?P<range>\.\.)
     | (?P<op><=|>=|!=|<|>)
     | (?P<punct>[(),\[\]])
-    | (?P<word>[A-Za-z_][A-Za-z0-9_ .'/-]*[A-Za-z0-9_]|[A-Za-z_])
+    | (?P<word>[A-Za-z_][A-Za-z0-9_ '/-]*[A-Za-z0-9_]|[A-Za-z_])
     | (?P<bad>\S)
     )""",
     re.VERBOSE,
@@ -160,13 +161,35 @@ def _tokenize(text: str) -> list[_Token]:
         elif kind == "op":
             tokens.append(_Token("op", raw))
         elif kind == "bad":
-            raise CellSyntaxError(
-                f"unexpected character {raw!r}",
-                'put text in double quotes, for example "focal"',
-            )
+            raise _bad_character(raw, text)
         else:
             tokens.append(_Token(raw, raw))
     return tokens
+
+
+def _bad_character(char: str, text: str) -> CellSyntaxError:
+    """A character no test can contain; say what the clinician probably meant."""
+    if char == '"':
+        message, fix = (
+            f"a text value in '{text}' has no closing quote",
+            ('end the text with a double quote, for example "focal"'),
+        )
+    elif char == "=" and text.lstrip().startswith("="):
+        message = f"'{text}' starts with '=', which Excel reads as a formula"
+        fix = "write the value alone (5), or a comparison such as '>= 5'"
+    elif char == "." and "..." in text:
+        message, fix = f"'{text}' has three dots", "write a range with two dots, such as '[1..5]'"
+    elif char == ".":
+        message, fix = f"unexpected '.' in '{text}'", "write a number such as 5 or 5.5"
+    elif char in "{}":
+        message = f"unexpected {char!r} in '{text}'"
+        fix = "close a range with ] or ), for example '[1..5]'"
+    elif char == "'":
+        message, fix = f"'{text}' uses single quotes", 'put text in double quotes, such as "focal"'
+    else:
+        message = f"unexpected character {char!r} in '{text}'"
+        fix = 'put text in double quotes, for example "focal"'
+    return CellSyntaxError(message, fix)
 
 
 def _unescape(body: str) -> str:
@@ -206,9 +229,14 @@ def parse_condition(raw: object) -> Condition:
     if isinstance(raw, bool):
         return AnyOf((Equals(raw),))
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
+        if isinstance(raw, float) and not math.isfinite(raw):
             raise CellSyntaxError("the cell holds an error value", "write a number")
         return AnyOf((Equals(_tidy_number(raw)),))
+    if isinstance(raw, dt.date | dt.time):
+        raise CellSyntaxError(
+            "Excel turned this cell into a date or time",
+            "format the cell as Text, then write the test again, for example '[1..5]'",
+        )
     return _parse_text(str(raw).strip())
 
 
@@ -310,6 +338,8 @@ class _Parser:
     def between(self, opening: _Token) -> Between:
         fix = "write a range such as '[1..5]' (closed) or '(1..5)' (open)"
         low = self.take()
+        if low.kind != "literal" or isinstance(low.value, bool | str):
+            raise CellSyntaxError(f"range bounds in '{self.text}' must be numbers", fix)
         self.expect("..", fix)
         high = self.take()
         closing = self.take()
@@ -386,6 +416,11 @@ def _numeric_problem(item: Item, kind: str) -> tuple[str, str] | None:
                 f"'{format_value(value)}' is not a number",
                 "write a number, a comparison such as '>= 38.5' or a range such as '[1..5]'",
             )
+    if kind == "integer" and isinstance(item, Equals) and not float(item.value).is_integer():  # type: ignore[arg-type]
+        return (
+            f"'{item}' is not a whole number, so no integer can equal it",
+            "write a whole number, or a range such as '[5..6]'",
+        )
     if isinstance(item, Between) and (
         item.low > item.high
         or (item.low == item.high and not (item.low_closed and item.high_closed))

@@ -7,12 +7,15 @@ that is missing is an error — never read as "no" — and an optional one becom
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from engine.conditions import format_value, matches
 from engine.errors import FactError, FieldProblem
 from engine.model import InputDef, Kind
+
+_LARGEST = sys.float_info.max  # an integer beyond this has no float value
 
 
 def check_facts(inputs: tuple[InputDef, ...], facts: object) -> dict[str, Any]:
@@ -33,7 +36,7 @@ def check_facts(inputs: tuple[InputDef, ...], facts: object) -> dict[str, Any]:
                 problems.append(FieldProblem(definition.name, "is required but missing"))
             values[definition.name] = None
             continue
-        checked, message = _check(definition, value)
+        checked, message = check_value(definition, value)
         if message:
             problems.append(FieldProblem(definition.name, message))
         values[definition.name] = checked
@@ -50,7 +53,9 @@ def _unknown_message(name: str, declared: Mapping[str, InputDef]) -> str:
     return f"is not an input of this table{hint}"
 
 
-def _check(definition: InputDef, value: object) -> tuple[Any, str]:
+def check_value(definition: InputDef, value: object) -> tuple[Any, str]:
+    """One fact's value, normalised (an integer given as 5.0 becomes 5), and '' or the reason
+    it is not acceptable. Used for request facts and for the Tests sheet alike."""
     kind = definition.kind
     if kind is Kind.BOOLEAN:
         if not isinstance(value, bool):
@@ -65,10 +70,12 @@ def _check(definition: InputDef, value: object) -> tuple[Any, str]:
         return value, ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value, f"must be a number, not {_show(value)}"
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return value, "must be a finite number"
-    if kind is Kind.INTEGER:
-        if not float(value).is_integer():
+    if abs(value) > _LARGEST:
+        return value, "is too large to be a number"
+    if kind is Kind.INTEGER and isinstance(value, float):
+        if not value.is_integer():
             return value, f"must be a whole number, not {_show(value)}"
         value = int(value)
     if definition.value_range is not None and not matches(definition.value_range, value):

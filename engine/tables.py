@@ -23,7 +23,15 @@ from engine.model import (
     Rule,
     Table,
 )
-from engine.values import ValueProblem, read_literal, read_name, read_typed, split_list, text_of
+from engine.values import (
+    ValueProblem,
+    read_literal,
+    read_name,
+    read_typed,
+    split_list,
+    text_of,
+    unquote,
+)
 from engine.workbook import Sheet
 
 HEADER_ROWS = 8  # rules start on sheet row 9
@@ -78,7 +86,7 @@ def is_table_sheet(sheet: Sheet) -> bool:
     return text_of(sheet.value(0, 0)).lower() == "table"
 
 
-def read_header(sheet: Sheet, problems: list[Problem]) -> Header | None:
+def read_header(sheet: Sheet, problems: list[Problem]) -> Header:
     at = sheet.location
     name = _read(problems, at(0, 1), lambda: read_name(sheet.value(0, 1), "table"))
     if text_of(sheet.value(1, 0)).lower() != "hit policy":
@@ -92,9 +100,12 @@ def read_header(sheet: Sheet, problems: list[Problem]) -> Header | None:
             problems.append(
                 Problem(at(row, 0), f"row {row + 1} must start with '{label}'", f"write {label}")
             )
-    if name is None or policy is None:
-        return None
-    header = Header(sheet, name, policy[0], policy[1], text_of(sheet.value(2, 1)))
+    # with a bad name or policy (reported above) the columns are still read, so that the
+    # tables reading this one's outputs are not reported as reading unknown names
+    hit_policy, aggregation = policy or (HitPolicy.UNIQUE, None)
+    header = Header(
+        sheet, name or f"<{sheet.name}>", hit_policy, aggregation, text_of(sheet.value(2, 1))
+    )
     _read_columns(header, problems)
     return header
 
@@ -161,14 +172,8 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                 "split the table into chained tables",
             )
         )
-    if header.aggregation is not None and len(header.output_cols) != 1:
-        problems.append(
-            Problem(
-                at(1, 1),
-                f"COLLECT {header.aggregation} needs exactly one output column",
-                "keep one output, or use plain COLLECT",
-            )
-        )
+    if problem := output_count_problem(header.aggregation, len(header.output_cols)):
+        problems.append(Problem(at(1, 1), *problem))
 
 
 def _read_input_column(header: Header, col: int, problems: list[Problem]) -> None:
@@ -196,12 +201,13 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
     )
     if name is None:
         return
-    allowed = tuple(read_literal(v) for v in split_list(sheet.value(VALUES_ROW, col)))
+    listed = split_list(sheet.value(VALUES_ROW, col))
+    allowed = tuple(read_literal(v) for v in listed)
     if len(set(map(repr, allowed))) != len(allowed):
         problems.append(Problem(at(VALUES_ROW, col), "a value is listed twice", "list each once"))
-    kind = _kind_of(allowed) if allowed else _kind_of(_output_cells(sheet, col))
+    kind = kind_of(allowed) if allowed else kind_of(_output_cells(sheet, col), listed=False)
     if allowed and kind is Kind.ENUM:
-        allowed = tuple(str(v) for v in allowed)
+        allowed = tuple(unquote(v) for v in listed)  # as written: 'true' stays 'true'
     default_raw = sheet.value(DEFAULT_ROW, col)
     default: Value | None = None
     if default_raw is not None:
@@ -211,17 +217,8 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
     output = OutputDef(
         name, header.name, kind, allowed, default, default_raw is not None, at(NAME_ROW, col)
     )
-    if header.aggregation in (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX) and kind not in (
-        Kind.NUMBER,
-        Kind.INTEGER,
-    ):
-        problems.append(
-            Problem(
-                at(NAME_ROW, col),
-                f"COLLECT {header.aggregation} needs a numeric output",
-                "give this output numbers, or use plain COLLECT",
-            )
-        )
+    if problem := output_kind_problem(header.aggregation, kind):
+        problems.append(Problem(at(NAME_ROW, col), *problem))
     header.output_cols.append((col, output))
 
 
@@ -237,12 +234,37 @@ def _output_cells(sheet: Sheet, col: int) -> tuple[Value, ...]:
     return tuple(values)
 
 
-def _kind_of(values: tuple[Value, ...]) -> Kind:
+def output_count_problem(aggregation: Aggregation | None, count: int) -> tuple[str, str] | None:
+    """An aggregation needs exactly one output column (shared with the DMN reader)."""
+    if aggregation is not None and count != 1:
+        return (
+            f"COLLECT {aggregation} needs exactly one output column",
+            "keep one output, or use plain COLLECT",
+        )
+    return None
+
+
+def output_kind_problem(aggregation: Aggregation | None, kind: Kind) -> tuple[str, str] | None:
+    """COLLECT SUM, MIN and MAX need a numeric output (shared with the DMN reader)."""
+    if aggregation in (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX) and kind not in (
+        Kind.NUMBER,
+        Kind.INTEGER,
+    ):
+        return (
+            f"COLLECT {aggregation} needs a numeric output",
+            "give this output numbers, or use plain COLLECT",
+        )
+    return None
+
+
+def kind_of(values: tuple[Value, ...], listed: bool = True) -> Kind:
+    """The kind of an output whose type is not declared, from its listed values (text makes
+    an enum of them) or, when nothing is ``listed``, from its cells (text is free text)."""
     if values and all(isinstance(v, bool) for v in values):
         return Kind.BOOLEAN
     if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return Kind.NUMBER
-    return Kind.ENUM if values else Kind.TEXT
+    return Kind.ENUM if values and listed else Kind.TEXT
 
 
 @dataclass(frozen=True)
@@ -254,7 +276,11 @@ class ColumnType:
     is_list: bool
 
 
-def column_type(source: InputDef | OutputDef, list_outputs: set[str]) -> ColumnType:
+def column_type(source: InputDef | OutputDef, list_outputs: set[str]) -> ColumnType | None:
+    """None when the type cannot check cells (an enum without values, reported where it is
+    declared)."""
+    if source.kind is Kind.ENUM and not source.allowed_values:
+        return None
     if isinstance(source, InputDef):
         return ColumnType(source.kind, source.allowed_values, False)
     return ColumnType(source.kind, source.allowed_values, source.name in list_outputs)
@@ -262,7 +288,7 @@ def column_type(source: InputDef | OutputDef, list_outputs: set[str]) -> ColumnT
 
 def read_rules(
     header: Header,
-    types: dict[int, ColumnType],
+    types: dict[int, ColumnType | None],  # None: the column's source is already reported
     problems: list[Problem],
     require_citations: bool = True,
 ) -> Table:
@@ -340,7 +366,7 @@ def read_rules(
 
 
 def _read_cell(
-    sheet: Sheet, row: int, col: int, ctype: ColumnType, problems: list[Problem]
+    sheet: Sheet, row: int, col: int, ctype: ColumnType | None, problems: list[Problem]
 ) -> Cell:
     raw = sheet.value(row, col)
     where = sheet.location(row, col)
@@ -350,8 +376,9 @@ def _read_cell(
         problems.append(Problem(where, exc.message, exc.fix))
         condition = parse_condition(None)
     else:
-        for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
-            problems.append(Problem(where, message, fix))
+        if ctype is not None:
+            for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+                problems.append(Problem(where, message, fix))
     return Cell(text_of(raw) or "-", condition, where)
 
 

@@ -75,7 +75,7 @@ def read_literal(raw: object) -> Value:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
+        if isinstance(raw, float) and not math.isfinite(raw):
             raise ValueProblem("the cell holds an error value", "write a value")
         return tidy_number(raw)
     text = text_of(raw)
@@ -84,16 +84,26 @@ def read_literal(raw: object) -> Value:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     if _NUMBER.match(text):
-        return tidy_number(float(text)) if not re.fullmatch(r"[-+]?\d+", text) else int(text)
+        if re.fullmatch(r"[-+]?\d+", text):
+            return int(text)
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueProblem(f"{text} is not a finite number", "write an ordinary number")
+        return tidy_number(number)
+    return text
+
+
+def unquote(text: str) -> str:
+    """'"focal"' -> 'focal' (straight or typographic quotes); other text unchanged."""
+    if len(text) >= 2 and text[0] in '"\u201c' and text[-1] in '"\u201d':
+        return text[1:-1]
     return text
 
 
 def read_typed(raw: object, kind: Kind, allowed: tuple[Value, ...] = ()) -> Value:
     """A single value of a known type, as written in an output, default or vignette cell."""
     if kind in (Kind.ENUM, Kind.TEXT):
-        value: Value = text_of(raw) if not isinstance(raw, str) else raw.strip()
-        if isinstance(value, str) and len(value) >= 2 and value[0] in '"\u201c':
-            value = value[1:-1] if value[-1] in '"\u201d' else value
+        value: Value = unquote(text_of(raw))
         if kind is Kind.ENUM and allowed and value not in allowed:
             raise ValueProblem(f"'{value}' is not one of the allowed values", choices(allowed))
         return value
@@ -105,7 +115,7 @@ def read_typed(raw: object, kind: Kind, allowed: tuple[Value, ...] = ()) -> Valu
             raise ValueProblem(f"'{text_of(raw)}' is not true or false", "write true or false")
     elif isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueProblem(f"'{text_of(raw)}' is not a number", "write a number such as 38.5")
-    elif kind is Kind.INTEGER and not float(value).is_integer():
+    elif kind is Kind.INTEGER and isinstance(value, float) and not value.is_integer():
         raise ValueProblem(f"'{text_of(raw)}' is not a whole number", "write a whole number")
     if allowed and value not in allowed:
         raise ValueProblem(f"'{text_of(raw)}' is not one of the allowed values", choices(allowed))

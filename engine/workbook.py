@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import Location, Problem, UnreadableFile
+from engine.filesafety import check_file
 
 RawValue = None | bool | int | float | str | dt.date | dt.datetime | dt.time
 
@@ -61,6 +62,7 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     where = None  # the error names the file itself
     if not path.is_file():
         raise UnreadableFile([Problem(where, "file not found", "check the path")], str(path))
+    check_file(path)  # hostile files are refused before any reader opens them
     if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
         raise UnreadableFile(
             [Problem(where, "this is not an Excel workbook", "save the file as .xlsx from Excel")],
@@ -69,7 +71,15 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     import pandas as pd
 
     try:
-        frames = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+        frames = pd.read_excel(
+            path,
+            sheet_name=None,
+            header=None,
+            engine="calamine",
+            dtype=object,
+            keep_default_na=False,
+            na_values=[],  # "null", "NA", "None" are text, not empty
+        )
     except Exception as exc:  # calamine reports corrupt files with many exception types
         raise UnreadableFile(
             [

@@ -99,7 +99,14 @@ def test_workbook_problems_are_listed_one_per_line(tmp_path: Path) -> None:
         "UNIQUE, ANY, PRIORITY, FIRST, COLLECT (optionally SUM, MIN, MAX or "
         "COUNT), RULE ORDER or OUTPUT ORDER, or a DMN letter such as U, P, F, C+"
     )
-    assert len(lines) == 1  # the table's columns are not read without a hit policy
+    # the columns are still read, so every other problem is reported in the same run
+    assert (
+        lines[1]
+        == f"Error: {path}: decision!B6: 'agee' is not an input or an output of another "
+        "table — did you mean 'age'?"
+    )
+    assert lines[2].startswith(f"Error: {path}: decision!B9: unexpected 'and' in '>= 5 and'")
+    assert len(lines) == 3
 
 
 def test_unreadable_files_exit_with_2(tmp_path: Path) -> None:
