@@ -66,7 +66,7 @@ def _print(data: Any) -> None:
 @click.group()
 @click.version_option(package_name="triage-rules")
 def main() -> None:
-    """Clinical triage decision tables: compile and evaluate workbooks."""
+    """Clinical triage decision tables: compile, evaluate and convert workbooks and DMN."""
 
 
 @main.command()
@@ -127,3 +127,47 @@ def _read_facts(facts_file: str) -> Any:
     if not isinstance(facts, dict):
         raise TriageCLIError(f"{name}: facts must be a JSON object of names and values", 2)
     return facts
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+
+
+@main.command()
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False))
+def convert(source: str, target: str) -> None:
+    """Convert a DMN model to a workbook (IN.dmn OUT.xlsx) or a workbook to DMN 1.3
+    (IN.xlsx OUT.dmn). IN is loaded and checked first; OUT is written only if it is valid."""
+    from engine.convert import dmn_to_workbook, workbook_to_dmn
+
+    into, out = Path(source).suffix.lower(), Path(target).suffix.lower()
+    if into == ".dmn" and out == ".xlsx":
+        action = "workbook"
+    elif into in WORKBOOK_SUFFIXES and out == ".dmn":
+        action = "dmn"
+    else:
+        raise TriageCLIError(
+            f"cannot convert '{source}' to '{target}' — convert a .dmn file to .xlsx, "
+            "or an .xlsx workbook to .dmn",
+            2,
+        )
+    try:
+        if action == "workbook":
+            book = dmn_to_workbook(source, target)
+            tables = len(book.sheets) - 3  # About, Inputs and Tests besides the tables
+            for dmn_name, name in book.renamed.items():
+                click.echo(f"renamed '{dmn_name}' to {name}")
+            if book.uncited:
+                click.echo(
+                    f"note: {book.uncited} rule{'s have' if book.uncited != 1 else ' has'} no "
+                    "citation; fill in the Citation column before loading the workbook",
+                    err=True,
+                )
+        else:
+            model = workbook_to_dmn(source, target)
+            tables = len(model.tables)
+    except TriageError as error:
+        _fail(error)
+    except OSError as exc:
+        raise TriageCLIError(f"cannot write {target}: {exc.strerror or exc}", 2) from exc
+    click.echo(f"wrote {target} ({tables} table{'s' if tables != 1 else ''})")

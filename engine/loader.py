@@ -1,4 +1,4 @@
-"""``engine.load``: a workbook file (or sheets already in memory) to a compiled model."""
+"""``engine.load``: a workbook or DMN file (or sheets already in memory) to a compiled model."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from engine.workbook import Sheet, read_workbook
 
 
 def load(path: str | Path) -> Model:
-    """Read, check and compile a workbook. Raises :class:`~engine.errors.WorkbookError`
-    listing every problem found."""
+    """Read, check and compile a workbook, or a DMN model (a ``.dmn`` file, see
+    :mod:`engine.dmn`). Raises :class:`~engine.errors.WorkbookError` listing every problem
+    found."""
     path = Path(path)
+    if path.suffix.lower() == ".dmn":
+        from engine.dmn import read_dmn_file
+
+        return _finish(read_dmn_file(path))
     sheets = read_workbook(path)
     version = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return _finish(build_model(sheets, version, str(path)))
