@@ -1,0 +1,245 @@
+"""DMN XML -> :class:`~engine.model.Model`: the entry points, and the order of the passes.
+
+1. the top-level elements are sorted (itemDefinitions, inputData, decisions; documentation
+   is read past, anything else reported) and every inputData and decision name indexed;
+2. each decision's table is read into raw clauses (:mod:`engine.dmn.clauses`);
+3. each decision's outputs are defined (:mod:`engine.dmn.outputs`), so that
+4. each input column can be resolved to the input or output it reads, and then
+5. the inputs (:mod:`engine.dmn.inputs`) and tables (:mod:`engine.dmn.decision_tables`) are
+   built, and the tables ordered so that a decision comes after those it reads.
+
+Every pass adds to one list of problems; the file is refused with all of them at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+from engine.builder import order_tables, register_output
+from engine.dmn.clauses import RawDecision, read_decision
+from engine.dmn.decision_tables import build_table, resolve_column
+from engine.dmn.inputs import input_def
+from engine.dmn.outputs import define_outputs
+from engine.dmn.typerefs import TypeResolver
+from engine.dmn.xml import (
+    DMN_NAMESPACE,
+    EXTENSION_NAMESPACE,
+    DmnLocation,
+    Problems,
+    dmn_name,
+    label,
+    local_name,
+    namespace_of,
+    parse_xml,
+)
+from engine.errors import Problem, UnreadableFile, WorkbookError
+from engine.model import About, Model, OutputDef
+
+MAX_DMN_BYTES = 100 * 2**20  # far above any real model; nothing larger is read
+
+# Top-level elements that only document a model: read past without effect.
+_DOCUMENTATION = {
+    "description",
+    "extensionElements",
+    "DMNDI",
+    "textAnnotation",
+    "association",
+    "knowledgeSource",
+    "group",
+    "performanceIndicator",
+    "organizationUnit",
+}
+_UNSUPPORTED = {
+    "businessKnowledgeModel": "business knowledge models (functions) cannot be compiled to rules",
+    "decisionService": "decision services cannot be compiled to rules",
+    "import": "models cannot import other models",
+}
+
+
+def read_dmn_file(path: str | Path) -> Model:
+    """Read and check a ``.dmn`` file; the model is not compiled yet (``engine.load`` does)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFile([Problem(None, "file not found", "check the path")], str(path))
+    try:
+        if path.stat().st_size > MAX_DMN_BYTES:
+            raise UnreadableFile(
+                [
+                    Problem(
+                        None,
+                        f"the file is too large ({path.stat().st_size / 2**20:,.0f} MB)",
+                        f"keep it under {MAX_DMN_BYTES // 2**20} MB",
+                    )
+                ],
+                str(path),
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(
+            [Problem(None, f"the file cannot be read ({exc.strerror})", "check its permissions")],
+            str(path),
+        ) from exc
+    return read_dmn(data, str(path))
+
+
+def read_dmn(data: bytes, source: str = "<dmn>", version: str = "") -> Model:
+    """Read DMN XML into a checked model. Raises :class:`UnreadableFile` when ``data`` is not
+    a DMN model and :class:`WorkbookError` listing every problem otherwise. The version is
+    a hash of ``data`` unless given."""
+    root = parse_xml(data, source)
+    if local_name(root) != "definitions" or not DMN_NAMESPACE.match(namespace_of(root)):
+        found = f"<{local_name(root)}>" + (
+            f" in namespace {namespace_of(root)}" if namespace_of(root) else ""
+        )
+        raise UnreadableFile(
+            [
+                Problem(
+                    None,
+                    f"this is not a DMN model (the document is {found})",
+                    "give a DMN 1.2 to 1.5 file whose root is <definitions> in an OMG DMN "
+                    "namespace",
+                )
+            ],
+            source,
+        )
+    version = version or hashlib.sha256(data).hexdigest()[:16]
+    return _Reader(root, source).model(version)
+
+
+def snake_case(name: str) -> str:
+    """A workbook name for a DMN name: ``Approval Status`` -> ``approval_status``,
+    ``isAffordable`` -> ``is_affordable``, ``0004-table`` -> ``x_0004_table``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spaced)
+    snake = re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+    if not snake:
+        return "x"
+    return snake if snake[0].isalpha() else "x_" + snake
+
+
+class _Reader:
+    """One read of one document: the elements found so far, and the problems."""
+
+    def __init__(self, root: Element, source: str) -> None:
+        self.root = root
+        self.source = source
+        self.problems = Problems()
+        self.types = TypeResolver(self.problems)
+        self.inputs: list[Element] = []
+        self.decisions: list[RawDecision] = []
+        self.by_name: dict[str, Element] = {}
+
+    def model(self, version: str) -> Model:
+        problems = self.problems
+        problems.check_language(self.root, DmnLocation("definitions", None))
+        for child in self.root:
+            self._top_level(child)
+        self._index_names()
+        for decision in self.decisions:
+            read_decision(decision, self.types, problems)
+        for decision in self.decisions:
+            define_outputs(decision, self.types, problems)
+        for decision in self.decisions:
+            for column in decision.columns:
+                resolve_column(decision, column, self.by_name, self.decisions, problems)
+        inputs = tuple(input_def(el, self.decisions, self.types, problems) for el in self.inputs)
+        input_names = {i.name for i in inputs}
+        outputs: dict[str, OutputDef] = {}
+        for decision in self.decisions:
+            for out in decision.output_defs:
+                register_output(out, input_names, outputs, problems.found)
+        list_outputs = {o.name for d in self.decisions if d.returns_list for o in d.output_defs}
+        by_name = {i.name: i for i in inputs}
+        built = [build_table(d, by_name, outputs, list_outputs, problems) for d in self.decisions]
+        tables = [t for t in built if t is not None]
+        if not self.decisions:
+            problems.add(
+                DmnLocation("definitions", None),
+                "the model has no decision",
+                "add a decision whose logic is a decision table",
+            )
+        ordered = order_tables(tables, problems.found, input_names)
+        if problems.found:
+            raise WorkbookError(problems.found, self.source)
+        return Model(self._about(), inputs, tuple(ordered), (), version, self.source)
+
+    def _top_level(self, child: Element) -> None:
+        local = local_name(child)
+        if namespace_of(child) != namespace_of(self.root):
+            if local == "DMNDI":
+                return
+            self.problems.add(
+                DmnLocation("definitions", None),
+                f"element <{local}> (namespace {namespace_of(child) or 'none'}) is not part of DMN",
+                "remove it, or put vendor data inside extensionElements",
+            )
+            return
+        if local == "itemDefinition":
+            self.types.item_defs[child.get("name", "")] = child
+        elif local == "inputData":
+            self.inputs.append(child)
+        elif local == "decision":
+            name = dmn_name(child.get("name"))
+            self.decisions.append(RawDecision(child, name, f"decision '{name}'"))
+        elif local in _DOCUMENTATION:
+            return
+        elif local in _UNSUPPORTED:
+            name = child.get("name") or child.get("namespace") or ""
+            ident = child.get("id")
+            where = DmnLocation(f"{local} '{name}'" if name else local, ident and f"id '{ident}'")
+            self.problems.unsupported(
+                where, _UNSUPPORTED[local], "keep only inputData and decision tables"
+            )
+        else:
+            self.problems.add(
+                DmnLocation("definitions", label(child)),
+                f"element <{local}> is not supported",
+                "keep only itemDefinition, inputData and decisions whose logic is a decision table",
+            )
+
+    def _index_names(self) -> None:
+        """``by_name``: every inputData and decision by its name, which must be unique."""
+        for el in [*self.inputs, *(d.element for d in self.decisions)]:
+            name = dmn_name(el.get("name"))
+            if not name:
+                self.problems.add(
+                    DmnLocation(label(el), None),
+                    f"{local_name(el)} has no name",
+                    "give it a name attribute",
+                )
+            elif name in self.by_name:
+                self.problems.add(
+                    DmnLocation(f"{local_name(el)} '{name}'", None),
+                    f"the name '{name}' is used twice",
+                    "give every inputData and decision its own name",
+                )
+            else:
+                self.by_name[name] = el
+
+    def _about(self) -> About:
+        """The About fields: from the extension element a conversion writes, else from the
+        definitions' name and description."""
+        fields: dict[str, str] = {}
+        description = ""
+        for child in self.root:
+            if local_name(child) == "description" and namespace_of(child) == namespace_of(
+                self.root
+            ):
+                description = (child.text or "").strip()
+            if local_name(child) == "extensionElements":
+                for ext in child:
+                    if namespace_of(ext) == EXTENSION_NAMESPACE and local_name(ext) == "about":
+                        fields = dict(ext.attrib)
+        name = dmn_name(self.root.get("name")) or Path(self.source).stem
+        return About(
+            table_id=fields.get("tableId") or snake_case(name),
+            title=fields.get("title", name),
+            version=fields.get("version", ""),
+            owner=fields.get("owner", ""),
+            clinical_reviewer=fields.get("clinicalReviewer", ""),
+            review_date=fields.get("reviewDate", ""),
+            description=description,
+        )
