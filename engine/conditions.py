@@ -142,7 +142,7 @@ class _Token:
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
-    text = text.translate(_QUOTES).translate(_SYMBOLS)
+    text = _outside_strings(text.translate(_QUOTES), _SYMBOLS)
     while pos < len(text):
         if text[pos:].strip() == "":
             break
@@ -165,6 +165,13 @@ def _tokenize(text: str) -> list[_Token]:
         else:
             tokens.append(_Token(raw, raw))
     return tokens
+
+
+def _outside_strings(text: str, table: dict[int, str]) -> str:
+    """Translate characters (Excel's autocorrected symbols) except inside quoted text, which
+    is taken literally."""
+    parts = re.split(r'("(?:[^"\\]|\\.)*")', text)
+    return "".join(p if i % 2 else p.translate(table) for i, p in enumerate(parts))
 
 
 def _bad_character(char: str, text: str) -> CellSyntaxError:

@@ -31,9 +31,10 @@ def resolve(table: Table, matched: Sequence[int]) -> Outcome:
     policy = table.hit_policy
     if policy.single_hit:
         chosen = _single(table, rules)
-        if chosen is None:
+        if chosen is None:  # DMN: the default output entries, or null when there are none
             row = tuple(o.default for o in table.outputs)
-            return Outcome(_shape(table, row), _columns(table, [row])[0], ())
+            value = _shape(table, row) if any(o.has_default for o in table.outputs) else None
+            return Outcome(value, _columns(table, [row])[0], ())
         return Outcome(
             _shape(table, chosen.outputs), _columns(table, [chosen.outputs])[0], (chosen,)
         )
