@@ -286,6 +286,9 @@ def _read_tables(
         for _, o in h.output_cols
         if not h.hit_policy.single_hit and h.aggregation is None
     }
+    count_outputs = {
+        o.name for h in headers for _, o in h.output_cols if h.aggregation is Aggregation.COUNT
+    }
     tables = []
     for header in headers:
         types: dict[int, ColumnType | None] = {}
@@ -314,7 +317,7 @@ def _read_tables(
                         "read an input or another table's output",
                     )
                 )
-            types[col] = column_type(source, list_outputs)
+            types[col] = column_type(source, list_outputs, count_outputs)
         tables.append(read_rules(header, types, problems, require_citations))
     return tables
 

@@ -44,7 +44,7 @@ from engine.conditions import (
     items_of,
 )
 from engine.errors import Problem, WorkbookError
-from engine.model import InputDef, Kind, Model, OutputDef, Table
+from engine.model import Aggregation, Kind, Model, OutputDef, Table
 
 STACK_BUDGET = 60  # durable-rules fails with error 303 past 64 pending alpha matches
 CHILD_BUDGET = 64  # a node's children live in a 512-slot hash set that must never fill
@@ -99,10 +99,13 @@ class Field:
         if self.encoding == "rank":
             i = bisect_left(self.constants, value)  # type: ignore[arg-type]
             return 2 * i + 1 if i < len(self.constants) and self.constants[i] == value else 2 * i
-        for i, constant in enumerate(self.constants):
-            if isinstance(constant, bool) == isinstance(value, bool) and constant == value:
-                return i
-        return len(self.constants)  # text not named in any cell: equal to nothing
+        # text not named in any cell gets a code equal to no constant
+        return self._codes.get((isinstance(value, bool), value), len(self.constants))
+
+    @cached_property
+    def _codes(self) -> dict[tuple[bool, Value], int]:
+        """Code of each constant; booleans are kept apart from the numbers 0 and 1."""
+        return {(isinstance(c, bool), c): i for i, c in reversed(list(enumerate(self.constants)))}
 
     @cached_property
     def top(self) -> int:
@@ -269,7 +272,12 @@ def _fields(table: Table, model: Model, list_outputs: set[str]) -> tuple[Field, 
         tests_null = any(
             isinstance(c, AnyOf) and any(isinstance(i, IsNull) for i in c.items) for c in conditions
         )
-        encoding, constants = _encoding(source, items, column.name in list_outputs)
+        kind = source.kind
+        if isinstance(source, OutputDef) and _counts(model, source):
+            kind = Kind.INTEGER  # a COLLECT COUNT table's result is a number
+        encoding, constants = _encoding(
+            kind, source.allowed_values, items, column.name in list_outputs
+        )
         prop = fresh(f"a{col}")
         null_prop = fresh(f"n{col}") if tests_null and encoding != "list" else None
         flags = (
@@ -279,11 +287,15 @@ def _fields(table: Table, model: Model, list_outputs: set[str]) -> tuple[Field, 
     return tuple(fields)
 
 
+def _counts(model: Model, output: OutputDef) -> bool:
+    producer = model.table(output.table)
+    return producer is not None and producer.aggregation is Aggregation.COUNT
+
+
 def _encoding(
-    source: InputDef | OutputDef, items: list[Item], is_list: bool
+    kind: Kind, allowed: tuple[Value, ...], items: list[Item], is_list: bool
 ) -> tuple[str, tuple[Value, ...]]:
-    allowed: tuple[Value, ...] = source.allowed_values
-    if source.kind in (Kind.NUMBER, Kind.INTEGER):
+    if kind in (Kind.NUMBER, Kind.INTEGER):
         numbers: set[Value] = set()
         for item in items:
             if isinstance(item, Between):
@@ -291,7 +303,7 @@ def _encoding(
             elif isinstance(item, Equals | Compare):
                 numbers.add(item.value)
         return ("list" if is_list else "rank"), tuple(sorted(numbers))  # type: ignore[type-var]
-    if source.kind is Kind.BOOLEAN:
+    if kind is Kind.BOOLEAN:
         constants: tuple[Value, ...] = (False, True)
     elif allowed:
         constants = allowed

@@ -115,19 +115,24 @@ def format_value(value: object) -> str:
 
 # --- tokenizer ---------------------------------------------------------------------------
 
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"'})
+# Text in straight quotes or in the typographic quotes Excel's autocorrect produces, with
+# backslash escapes; inside either, every other character is taken literally.
+_STRING = (
+    r'"(?:[^"\\]|\\.)*"'
+    r"|[\u201c\u201e\u2033](?:[^\u201c\u201d\u2033\\]|\\.)*[\u201c\u201d\u2033]"
+)
 _SYMBOLS = str.maketrans({"\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u2212": "-"})
 _TOKEN = re.compile(
     r"""
     \s*(?:
-      (?P<string>"(?:[^"\\]|\\.)*")
+      (?P<string>STRING)
     | (?P<number>[-+]?(?:\d+(?:\.\d+)?|(?<!\.)\.\d+)(?:[eE][-+]?\d+)?)
     | (?P<range>\.\.)
     | (?P<op><=|>=|!=|<|>)
     | (?P<punct>[(),\[\]])
     | (?P<word>[A-Za-z_][A-Za-z0-9_ '/-]*[A-Za-z0-9_]|[A-Za-z_])
     | (?P<bad>\S)
-    )""",
+    )""".replace("STRING", _STRING),
     re.VERBOSE,
 )
 
@@ -142,7 +147,7 @@ class _Token:
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
-    text = _outside_strings(text.translate(_QUOTES), _SYMBOLS)
+    text = _outside_strings(text, _SYMBOLS)
     while pos < len(text):
         if text[pos:].strip() == "":
             break
@@ -170,7 +175,7 @@ def _tokenize(text: str) -> list[_Token]:
 def _outside_strings(text: str, table: dict[int, str]) -> str:
     """Translate characters (Excel's autocorrected symbols) except inside quoted text, which
     is taken literally."""
-    parts = re.split(r'("(?:[^"\\]|\\.)*")', text)
+    parts = re.split(f"({_STRING})", text)
     return "".join(p if i % 2 else p.translate(table) for i, p in enumerate(parts))
 
 

@@ -212,15 +212,15 @@ class Program:
 
 
 def _describe(table: Table, rule: Rule, values: Mapping[str, Any]) -> FiredRule:
-    conditions = tuple(
-        MatchedCondition(column.name, cell.text, values.get(column.name))
+    """The fired rule as reviewers read it. Its conditions are checked once more against the
+    values, in plain Python: a rule durable-rules fires wrongly is an error, never an answer."""
+    tested = [
+        (column.name, cell)
         for column, cell in zip(table.inputs, rule.cells, strict=True)
         if not isinstance(cell.condition, AnyValue)
-    )
-    if not all(
-        matches(cell.condition, values.get(column.name))
-        for column, cell in zip(table.inputs, rule.cells, strict=True)
-    ):
+    ]
+    conditions = tuple(MatchedCondition(name, cell.text, values.get(name)) for name, cell in tested)
+    if not all(matches(cell.condition, values.get(name)) for name, cell in tested):
         raise EngineFailure(
             f"durable-rules fired rule '{rule.rule_id}' of table '{table.name}' "
             "although its conditions do not hold"

@@ -8,6 +8,7 @@ Problems are collected, never raised, so one run reports them all.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from engine.conditions import CellSyntaxError, Value, parse_condition, type_problems
@@ -276,9 +277,14 @@ class ColumnType:
     is_list: bool
 
 
-def column_type(source: InputDef | OutputDef, list_outputs: set[str]) -> ColumnType | None:
-    """None when the type cannot check cells (an enum without values, reported where it is
-    declared)."""
+def column_type(
+    source: InputDef | OutputDef, list_outputs: set[str], count_outputs: Container[str] = ()
+) -> ColumnType | None:
+    """The type a column's cells are checked against. The output of a COLLECT COUNT table is
+    a number, whatever its cells hold. None when the type cannot check cells (an enum without
+    values, reported where it is declared)."""
+    if source.name in count_outputs:
+        return ColumnType(Kind.INTEGER, (), False)
     if source.kind is Kind.ENUM and not source.allowed_values:
         return None
     if isinstance(source, InputDef):
