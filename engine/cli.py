@@ -171,3 +171,79 @@ def convert(source: str, target: str) -> None:
     except OSError as exc:
         raise TriageCLIError(f"cannot write {target}: {exc.strerror or exc}", 2) from exc
     click.echo(f"wrote {target} ({tables} table{'s' if tables != 1 else ''})")
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Readable text, JSON, or JUnit XML for CI systems.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--annotate",
+    "annotated",
+    type=click.Path(dir_okay=False),
+    help="Write a copy of the workbook with every finding highlighted and commented.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default="standard output",
+    help="Write the report to this file.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the text (default: on a terminal).")
+@click.option("--no-vignettes", is_flag=True, help="Do not run the Tests sheet.")
+def validate(
+    file: str,
+    fmt: str,
+    strict: bool,
+    annotated: str | None,
+    output: str,
+    color: bool | None,
+    no_vignettes: bool,
+) -> None:
+    """Check FILE (a workbook or DMN file) and report every problem with its cell and a fix.
+
+    Exit code 0 when there is no error (warnings allowed), 1 for errors or failing
+    vignettes (and warnings with --strict), 2 when the file cannot be read. FILE is never
+    changed."""
+    from engine.validation import render
+    from engine.validation.annotate import AnnotateError, annotate
+    from engine.validation.runner import validate as run_checks
+
+    if annotated and Path(annotated).resolve() == Path(file).resolve():
+        raise TriageCLIError("--annotate must name a new file, not the workbook itself", 2)
+    report = run_checks(file, vignettes=not no_vignettes)
+    if not report.readable and fmt == "text":
+        first = report.findings[0]
+        raise TriageCLIError(f"{file}: {first.message} — {first.fix}", 2)
+    if annotated and report.readable:
+        try:
+            count = annotate(file, annotated, report)
+        except AnnotateError as exc:
+            raise TriageCLIError(str(exc), 2) from exc
+        except OSError as exc:
+            raise TriageCLIError(f"cannot write {annotated}: {exc.strerror or exc}", 2) from exc
+        click.echo(f"wrote {annotated} ({count} cells annotated)", err=True)
+    use_color = color if color is not None else output == "-" and sys.stdout.isatty()
+    text = render(report, fmt, color=bool(use_color) and fmt == "text", strict=strict)
+    if output == "-":
+        click.echo(text, nl=False, color=bool(use_color))
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TriageCLIError(f"cannot write {output}: {exc.strerror or exc}", 2) from exc
+    code = report.exit_code(strict)
+    if code:
+        sys.exit(code)
