@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean
+.PHONY: run evaluate test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Serve decision_tables/ on http://127.0.0.1:8000 (audit trail in instance/audit.sqlite3).
 run: $(STAMP)
+	@echo "Serving decision_tables/ on http://127.0.0.1:8000 (Ctrl-C stops). API docs: http://127.0.0.1:8000/docs"
+	$(BIN)/triage serve --tables decision_tables
+
+evaluate: $(STAMP)
 	$(BIN)/triage evaluate decision_tables/muscle_twitching.xlsx --facts decision_tables/examples/muscle_twitching_case.json
 
 test: $(STAMP)
@@ -25,6 +30,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/service.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis instance

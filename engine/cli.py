@@ -247,3 +247,54 @@ def validate(
     code = report.exit_code(strict)
     if code:
         sys.exit(code)
+
+
+@main.command()
+@click.option(
+    "--tables",
+    "tables_dir",
+    default="decision_tables",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of workbooks (*.xlsx, *.dmn) to serve; watched for changes.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+    help="Worker processes (each loads its own copy of the tables).",
+)
+@click.option(
+    "--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+    help="Threads per worker; more than 1 uses gunicorn's gthread worker.",
+)
+@click.option(
+    "--database-url",
+    envvar="TRIAGE_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL of the audit database (postgresql+psycopg://...). "
+    "Default: SQLite in instance/audit.sqlite3.",
+)
+@click.option(
+    "--log-level", default="info", show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def serve(
+    tables_dir: str,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    database_url: str | None,
+    log_level: str,
+) -> None:
+    """Serve the tables in --tables as a JSON API under gunicorn (see docs/service.md).
+    Admin endpoints need TRIAGE_ADMIN_TOKEN; TRIAGE_API_TOKEN protects evaluation too."""
+    if not Path(tables_dir).is_dir():
+        raise TriageCLIError(f"no folder '{tables_dir}' — give --tables a folder of workbooks", 2)
+    from service.serve import run
+
+    try:
+        run(tables_dir, host, port, workers, threads, database_url, log_level)
+    except ValueError as exc:  # a setting the service refuses (service.config.ConfigError)
+        raise TriageCLIError(str(exc), 2) from exc

@@ -1,0 +1,347 @@
+"""Service benchmark: the real ``triage serve`` against a bare Flask endpoint, same settings.
+
+Run ``python bench/service.py`` (about 1 minute), ``--quick`` (CI smoke), ``--soak 60`` (a
+60-second soak at full load), ``--json`` (machine-readable). Figures and method are in
+docs/performance.md, section "Service". Only 127.0.0.1 is ever targeted.
+
+What is measured, and why:
+
+* **Peak throughput.** Two servers run under the same gunicorn settings (the ones
+  ``triage serve`` uses): ours, with the bundled muscle-twitching table, explanation and an
+  audit row committed per request; and a bare Flask app whose one POST endpoint parses the
+  same JSON body and answers a small JSON object — the floor any Flask service pays. Each is
+  driven closed-loop by client processes (separate from the servers) for the same time, in
+  alternating rounds so that a noisy neighbour hurts both alike. Requests per second, p50
+  and p99 latency, and ours / bare are printed.
+* **Latency at half load.** Ours again, open-loop at half its measured peak, for as many
+  rounds as the peak (the round with the median p99 is reported): requests are sent on a
+  fixed schedule and latency is counted from the scheduled time, so a stall cannot hide by
+  delaying the requests behind it (no coordinated omission). On 2 shared cores a neighbour's
+  burst of work briefly halves the capacity and an open-loop queue grows behind it; the
+  rounds show how often that happened.
+* **Soak.** Full load for ``--soak`` seconds: every request must succeed, and the servers'
+  resident memory at the end must be within 10% of where it stood after warm-up.
+
+The facts are the 95 vignettes of the bundled workbook, cycled, so the engine does real and
+varied work (no answer is cached anywhere). The client is a small HTTP/1.1 client on raw
+sockets with keep-alive, one connection per process: ``http.client`` costs more CPU per
+request than the bare endpoint itself, and on a 2-core machine the client shares the cores
+with the servers, so a heavy client would make every server look alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import (  # noqa: E402
+    HOST,
+    Result,
+    Server,
+    drive,
+    free_port,
+    wait_ready,
+)
+
+WORKBOOK = ROOT / "decision_tables" / "muscle_twitching.xlsx"
+TABLE_ID = "muscle_twitching"
+TARGET_RATIO = 0.80  # ours / bare requests per second, at least
+TARGET_P99_MS = 20.0  # at half of ours' peak
+TARGET_MEMORY = 0.10  # soak: resident memory growth at most this fraction
+
+
+__all__ = ["HOST", "Result", "Server", "compare", "drive", "soak"]
+
+
+# --- the servers ----------------------------------------------------------------------------
+
+
+def start_ours(workdir: Path, workers: int, threads: int) -> Server:
+    tables = workdir / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    shutil.copy(WORKBOOK, tables / WORKBOOK.name)
+    port = free_port()
+    triage = Path(sys.executable).with_name("triage")
+    argv = [
+        str(triage),
+        "serve",
+        "--tables",
+        str(tables),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--database-url",
+        f"sqlite:///{workdir / 'audit.sqlite3'}",
+        "--log-level",
+        "info",
+    ]
+    server = Server(argv, port, {"TRIAGE_ADMIN_TOKEN": "bench-admin-token"})
+    wait_ready(port)
+    return server
+
+
+def start_bare(workers: int, threads: int) -> Server:
+    port = free_port()
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve-bare",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+    server = Server(argv, port)
+    wait_ready(port, "/healthz")
+    return server
+
+
+def serve_bare(port: int, workers: int, threads: int) -> None:
+    """The baseline: a Flask POST endpoint that parses the body and answers small JSON,
+    under exactly the gunicorn settings of ``triage serve``. A second endpoint, ``/engine``,
+    adds only ``Model.evaluate`` (no audit, explanation, metrics or logs): the part of the
+    gap between the bare endpoint and ours that the engine alone accounts for."""
+    from flask import Flask, jsonify, request
+
+    import engine
+    from service.serve import GunicornServer, gunicorn_options
+
+    def factory() -> Flask:
+        app = Flask("bare")
+        model = engine.load(WORKBOOK)
+
+        @app.post("/evaluate")
+        def evaluate() -> Any:
+            facts = request.get_json()["facts"]
+            return jsonify(fields=len(facts), ok=True)
+
+        @app.post("/engine")
+        def engine_only() -> Any:
+            return jsonify(model.evaluate(request.get_json()["facts"]).as_dict())
+
+        @app.get("/healthz")
+        def healthz() -> Any:
+            return jsonify(status="alive")
+
+        return app
+
+    GunicornServer(factory, gunicorn_options(HOST, port, workers, threads, "warning")).run()
+
+
+def case_bodies() -> list[bytes]:
+    """The Tests sheet's vignettes, as request bodies."""
+    import engine
+
+    model = engine.load(WORKBOOK)
+    return [json.dumps({"facts": dict(v.facts)}).encode() for v in model.vignettes]
+
+
+# --- the runs -------------------------------------------------------------------------------
+
+
+def compare(
+    workdir: Path,
+    seconds: float,
+    rounds: int,
+    clients: int,
+    workers: int,
+    threads: int,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Peak throughput of ours and of the bare endpoint, in alternating rounds, then ours at
+    half its peak. Servers are stopped before returning."""
+    bodies = case_bodies()
+    ours, bare = start_ours(workdir, workers, threads), start_bare(workers, threads)
+    path = f"/v1/tables/{TABLE_ID}/evaluate"
+    runs: dict[str, list[Result]] = {"ours": [], "bare": [], "engine_only": []}
+    try:
+        drive(ours.port, path, bodies, 1.0, clients)  # warm-up
+        drive(bare.port, "/evaluate", bodies, 1.0, clients)
+        for number in range(rounds):
+            for name, server, target in (("bare", bare, "/evaluate"),
+                                         ("engine_only", bare, "/engine"), ("ours", ours, path)):
+                result = drive(server.port, target, bodies, seconds, clients)
+                runs[name].append(result)
+                _say(quiet, f"round {number + 1} {name}: {result.summary()}")
+        peak = statistics.median(r.rps for r in runs["ours"])
+        halves = []
+        for number in range(rounds):
+            halves.append(drive(ours.port, path, bodies, seconds, clients, rate=peak / 2))
+            _say(quiet, f"round {number + 1} ours at half load ({peak / 2:.0f} req/s): "
+                        f"{halves[-1].summary()}")
+        half = sorted(halves, key=lambda r: r.percentile(99))[len(halves) // 2]
+    finally:
+        ours.stop()
+        bare.stop()
+    best = {name: _median_run(results) for name, results in runs.items()}
+    ratio = best["ours"].rps / best["bare"].rps if best["bare"].rps else 0.0
+    return {
+        "ours": best["ours"].summary(),
+        "bare": best["bare"].summary(),
+        "engine_only": best["engine_only"].summary(),
+        "ratio": round(ratio, 3),
+        "half_load": {"rate": round(peak / 2, 1), **half.summary()},
+        "rounds": {**{k: [r.summary() for r in v] for k, v in runs.items()},
+                   "half_load": [r.summary() for r in halves]},
+        "targets": {
+            "ratio_at_least": TARGET_RATIO,
+            "ratio_met": ratio >= TARGET_RATIO,
+            "half_load_p99_ms_at_most": TARGET_P99_MS,
+            "half_load_p99_met": half.percentile(99) <= TARGET_P99_MS,
+        },
+    }
+
+
+def _median_run(results: list[Result]) -> Result:
+    return sorted(results, key=lambda r: r.rps)[len(results) // 2]
+
+
+def soak(
+    workdir: Path, seconds: float, clients: int, workers: int, threads: int, quiet: bool = False
+) -> dict[str, Any]:
+    """Full load for ``seconds``; no request may fail, and memory must stay within 10% of
+    its level after warm-up (one tenth of the run, at least 2 s)."""
+    bodies = case_bodies()
+    server = start_ours(workdir, workers, threads)
+    path = f"/v1/tables/{TABLE_ID}/evaluate"
+    try:
+        warm = max(2.0, seconds / 10)
+        first = drive(server.port, path, bodies, warm, clients)
+        before = server.rss_kb()
+        rest = drive(server.port, path, bodies, seconds - warm, clients)
+        after = server.rss_kb()
+    finally:
+        server.stop()
+    growth = (after - before) / before if before else 0.0
+    result = {
+        "seconds": seconds,
+        "requests": first.ok + rest.ok,
+        "failed": first.failed + rest.failed,
+        "load": rest.summary(),
+        "rss_mb_after_warmup": round(before / 1024, 1),
+        "rss_mb_at_end": round(after / 1024, 1),
+        "rss_growth": round(growth, 4),
+        "targets": {
+            "no_failed_request": first.failed + rest.failed == 0,
+            "rss_growth_at_most": TARGET_MEMORY,
+            "rss_met": growth <= TARGET_MEMORY,
+        },
+    }
+    _say(quiet, f"soak: {result}")
+    return result
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _report(comparison: dict[str, Any] | None, soaked: dict[str, Any] | None) -> str:
+    lines = []
+    if comparison:
+        o, b, e = comparison["ours"], comparison["bare"], comparison["engine_only"]
+        lines += [
+            f"{'':<26}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failed':>9}",
+            f"{'bare Flask endpoint':<26}{b['requests_per_second']:>10.0f}{b['p50_ms']:>10.2f}"
+            f"{b['p99_ms']:>10.2f}{b['failed']:>9}",
+            f"{'bare + Model.evaluate':<26}{e['requests_per_second']:>10.0f}{e['p50_ms']:>10.2f}"
+            f"{e['p99_ms']:>10.2f}{e['failed']:>9}",
+            f"{'ours (evaluate + audit)':<26}{o['requests_per_second']:>10.0f}"
+            f"{o['p50_ms']:>10.2f}{o['p99_ms']:>10.2f}{o['failed']:>9}",
+            f"ours / bare: {comparison['ratio']:.2f} (target at least {TARGET_RATIO:.2f}: "
+            f"{'met' if comparison['targets']['ratio_met'] else 'MISSED'})",
+        ]
+        h = comparison["half_load"]
+        met = "met" if comparison["targets"]["half_load_p99_met"] else "MISSED"
+        lines.append(
+            f"ours at half load ({h['rate']:.0f} req/s): p50 {h['p50_ms']:.2f} ms, p99 "
+            f"{h['p99_ms']:.2f} ms, {h['failed']} failed (target p99 at most "
+            f"{TARGET_P99_MS:.0f} ms: {met})"
+        )
+    if soaked:
+        lines.append(
+            f"soak {soaked['seconds']:.0f} s: {soaked['requests']} requests, {soaked['failed']} "
+            f"failed, {soaked['load']['requests_per_second']:.0f} req/s; RSS "
+            f"{soaked['rss_mb_after_warmup']} MB after warm-up, {soaked['rss_mb_at_end']} MB at "
+            f"the end ({soaked['rss_growth'] * 100:+.1f}%, target at most "
+            f"+{TARGET_MEMORY * 100:.0f}%)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per round (default 8)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--soak", type=float, default=0.0, help="also soak for this many s")
+    parser.add_argument("--soak-only", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="short rounds (CI smoke)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_bare:
+        serve_bare(args.port, args.workers, args.threads)
+        return 0
+    if args.quick:
+        args.seconds, args.rounds = 3.0, 1
+    _say(args.json, f"load average at start: {os.getloadavg()[0]:.2f}")
+    workdir = Path(tempfile.mkdtemp(prefix="triage-bench-"))
+    try:
+        comparison = (
+            None
+            if args.soak_only
+            else compare(
+                workdir / "compare",
+                args.seconds,
+                args.rounds,
+                args.clients,
+                args.workers,
+                args.threads,
+                args.json,
+            )
+        )
+        soaked = (
+            soak(workdir / "soak", args.soak, args.clients, args.workers, args.threads, args.json)
+            if args.soak
+            else None
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        print(
+            json.dumps(
+                {"compare": comparison, "soak": soaked, "settings": asdict_args(args)}, indent=2
+            )
+        )
+    else:
+        print(_report(comparison, soaked))
+    return 0
+
+
+def asdict_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(args).items() if k not in ("serve_bare", "port")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

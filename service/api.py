@@ -1,0 +1,180 @@
+"""The ``/v1/tables`` blueprint: list and describe tables, evaluate one case or a batch.
+
+An evaluation is answered only once its audit row is committed: the decision is computed,
+the row written, and only then the 200 built. If the row cannot be written the caller gets
+503 and no decision — a decision that was given must always be in the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify
+
+from engine.model import Decision
+from service import body, schema
+from service.audit import AuditRow, AuditUnavailable, dumps
+from service.auth import require_api
+from service.errors import ApiError, describe
+from service.registry import LoadedTable, TableSlot, iso, now
+from service.state import state
+
+bp = Blueprint("tables", __name__, url_prefix="/v1/tables")
+bp.before_request(require_api)
+
+
+def _slot(table_id: str) -> TableSlot:
+    slot = state().registry.snapshot.slots.get(table_id)
+    if slot is None:
+        raise ApiError(404, "unknown_table", f"no table '{table_id[:100]}' is loaded")
+    return slot
+
+
+def _table(table_id: str, version: str | None) -> LoadedTable:
+    slot = _slot(table_id)
+    loaded = slot.find(version)
+    if loaded is None:
+        kept = ", ".join([slot.current.version, *(p.version for p in slot.previous)])
+        raise ApiError(
+            404, "unknown_version",
+            f"version '{version}' of '{table_id}' is not loaded (loaded: {kept})",
+        )
+    return loaded
+
+
+def _audit(rows: list[AuditRow]) -> None:
+    try:
+        state().audit.record(rows)
+    except AuditUnavailable as error:
+        state().metrics.audit_failures.inc()
+        current_app.logger.error("audit write failed; evaluation not answered: %s", error)
+        raise ApiError(
+            503, "audit_unavailable",
+            "the decision could not be recorded in the audit trail, so it is not given; "
+            "try again shortly",
+        ) from error
+
+
+def _object(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object from constant keys and values that are already JSON text."""
+    return "{" + ",".join(f'"{key}":{value}' for key, value in pairs) + "}"
+
+
+def _answer(loaded: LoadedTable, decision: Decision) -> list[tuple[str, str]]:
+    """The decision as JSON text, serialised once: the same text is stored in the audit row
+    and sent in the answer (the fired rules are most of both)."""
+    return [
+        ("outputs", dumps(dict(decision.outputs))),
+        ("fired", dumps([f.as_dict() for f in decision.fired])),
+        ("explanation", dumps(loaded.explainer.explain(decision))),
+    ]
+
+
+def _row(loaded: LoadedTable, facts: Any, answer: list[tuple[str, str]],
+         index: int | None) -> AuditRow:
+    parts = dict(answer)
+    return AuditRow(g.request_id, now(), loaded.table_id, loaded.version, dumps(facts),
+                    parts["outputs"], parts["fired"], index)
+
+
+def _head(loaded: LoadedTable) -> list[tuple[str, str]]:
+    return [
+        ("table_id", dumps(loaded.table_id)),
+        ("version", dumps(loaded.version)),
+        ("table_version", dumps(loaded.model.about.version)),
+    ]
+
+
+def _send(pairs: list[tuple[str, str]]) -> Response:
+    pairs.append(("request_id", dumps(g.request_id)))
+    return Response(_object(pairs), content_type="application/json")
+
+
+@bp.post("/<table_id>/evaluate")
+def evaluate(table_id: str) -> Response:
+    """Evaluate one case: ``{"facts": {...}, "version": optional}``."""
+    _slot(table_id)  # an unknown table is 404 whatever the body holds
+    facts, version = body.single(body.read_json())
+    loaded = _table(table_id, version)
+    decision = loaded.model.evaluate(facts)  # FactError 422, HitPolicyViolation 409
+    answer = _answer(loaded, decision)
+    _audit([_row(loaded, facts, answer, None)])
+    state().metrics.observe_decision(loaded.model, decision.outputs)
+    g.table_id = loaded.table_id
+    return _send(_head(loaded) + answer)
+
+
+@bp.post("/<table_id>/evaluate-batch")
+def evaluate_batch(table_id: str) -> Response:
+    """Evaluate many cases; results in the same order, each with its own status."""
+    _slot(table_id)
+    cases, version = body.batch(body.read_json())
+    loaded = _table(table_id, version)
+    results: list[str] = []
+    rows: list[AuditRow] = []
+    decisions: list[Decision] = []
+    for index, case in enumerate(cases):
+        try:
+            facts = body.case_facts(case, index)
+            decision = loaded.model.evaluate(facts)
+        except Exception as error:  # each case fails alone, reported as if sent alone
+            status, detail, _ = describe(error)
+            results.append(dumps({"index": index, "status": status, **detail}))
+            continue
+        answer = _answer(loaded, decision)
+        results.append(_object([("index", str(index)), ("status", "200"), *answer]))
+        rows.append(_row(loaded, facts, answer, index))
+        decisions.append(decision)
+    _audit(rows)
+    for decision in decisions:
+        state().metrics.observe_decision(loaded.model, decision.outputs)
+    g.table_id = loaded.table_id
+    return _send(_head(loaded) + [("results", "[" + ",".join(results) + "]")])
+
+
+def _summary(slot: TableSlot) -> dict[str, Any]:
+    current = slot.current
+    snap = state().registry.snapshot
+    status = snap.files.get(current.source)
+    return {
+        "id": current.table_id,
+        "title": current.model.about.title,
+        "version": current.version,
+        "table_version": current.model.about.version,
+        "loaded_at": iso(current.loaded_at),
+        "source": current.source,
+        "previous_versions": [
+            {"version": p.version, "table_version": p.model.about.version,
+             "loaded_at": iso(p.loaded_at)}
+            for p in slot.previous
+        ],
+        "last_reload": status.as_dict() if status else None,
+    }
+
+
+@bp.get("")
+def list_tables() -> Response:
+    """Every table being served, and the load status of every file in the folder."""
+    snap = state().registry.snapshot
+    return jsonify(
+        tables=[_summary(snap.slots[k]) for k in sorted(snap.slots)],
+        files=[snap.files[k].as_dict() for k in sorted(snap.files)],
+        request_id=g.request_id,
+    )
+
+
+@bp.get("/<table_id>")
+def describe_table(table_id: str) -> Response:
+    """One table: its inputs as JSON Schema, its outputs and its About sheet."""
+    slot = _slot(table_id)
+    loaded = slot.current
+    model = loaded.model
+    return jsonify(
+        **_summary(slot),
+        about=schema.about(model),
+        inputs=dict(loaded.input_schema),
+        outputs=schema.outputs_description(model),
+        outputs_schema=schema.outputs_schema(model),
+        evaluation_order=[t.name for t in model.tables],
+        request_id=g.request_id,
+    )

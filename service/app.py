@@ -1,0 +1,94 @@
+"""The application factory.
+
+``create_app(config)`` builds one independent app: it loads and gates every workbook of the
+tables folder (so the app is ready to serve when it returns), opens the audit database,
+starts the folder watcher, and registers the blueprints and the one error mapping. gunicorn
+calls it once in each worker process, after the fork: the compiled durable-rules tables, the
+database connections and the watcher thread all belong to that one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from service import admin, api, errors, logs, ops
+from service.audit import AuditLog, default_url
+from service.config import settings
+from service.metrics import Metrics
+from service.registry import FileStatus, Registry
+from service.state import KEY, State, state
+from service.watcher import Watcher
+
+request_log = logging.getLogger("service.request")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides :data:`service.config.DEFAULTS`."""
+    app = Flask(__name__)
+    app.config.update(settings(config))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    metrics = Metrics()
+    audit = AuditLog(app.config["DATABASE_URL"] or default_url(app.instance_path),
+                     app.config["AUDIT_TABLE"])
+    audit.create_schema()
+
+    def reloaded(status: FileStatus) -> None:
+        if not status.removed:
+            metrics.observe_reload(Path(status.source).name, status.ok)
+
+    registry = Registry(
+        Path(app.config["TABLES_DIR"]),
+        keep_previous=app.config["KEEP_PREVIOUS_VERSIONS"],
+        use_validator=app.config["GATE_WITH_VALIDATOR"],
+        on_reload=reloaded,
+    )
+    registry.scan()
+    watcher = None
+    if app.config["WATCH"]:
+        signal = app.config["RELOAD_SIGNAL_FILE"]
+        watcher = Watcher(registry, float(app.config["WATCH_INTERVAL"]),
+                          Path(signal) if signal else None)
+        watcher.start()
+    app.extensions[KEY] = State(registry, audit, metrics, watcher)
+
+    errors.register(app)
+    app.before_request(_begin)
+    app.after_request(_finish)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(ops.bp)
+    return app
+
+
+def _begin() -> None:
+    g.request_id = logs.request_id()
+    g.started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    """Request id header, metrics and the request's log line, for every answer (errors too)."""
+    request_id = g.get("request_id")
+    if request_id is None:  # an error before _begin ran
+        _begin()
+        request_id = g.request_id
+    response.headers["X-Request-ID"] = request_id
+    seconds = time.perf_counter() - g.started
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    state().metrics.observe_request(request.method, route, response.status_code, seconds)
+    if current_app.config["LOG_REQUESTS"]:
+        request_log.info(
+            "%s %s %s", request.method, route, response.status_code,
+            extra={"method": request.method, "path": request.path[:200], "route": route,
+                   "status": response.status_code, "duration_ms": round(seconds * 1000, 3),
+                   "table_id": g.get("table_id")},
+        )
+    return response
+

@@ -1,0 +1,67 @@
+"""The service's settings: their defaults, and the check that refuses a bad value at start-up.
+
+Settings are Flask config keys, given to :func:`service.create_app` as a mapping (tests) or
+built by ``triage serve`` from its options and environment. They are checked once, when the
+app is made, so that a typo fails loudly at start-up rather than at the first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # where the workbooks are; every *.xlsx and *.dmn file in it is served
+    "TABLES_DIR": "decision_tables",
+    # SQLAlchemy URL of the audit database; None = SQLite file in the instance folder
+    "DATABASE_URL": None,
+    "AUDIT_TABLE": "evaluations",
+    # bearer tokens; ADMIN_TOKEN None disables the admin endpoints, API_TOKEN None leaves
+    # evaluation and the table listing open
+    "ADMIN_TOKEN": None,
+    "API_TOKEN": None,
+    # request limits
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_BATCH": 100,
+    "MAX_FACTS": 200,  # fields in one case's facts, known or not
+    "MAX_AUDIT_LIMIT": 1000,
+    # how many superseded versions of a table stay loaded for pinning with "version"
+    "KEEP_PREVIOUS_VERSIONS": 1,
+    # the polling watcher; a change must be seen unchanged on two polls before it is loaded
+    "WATCH": True,
+    "WATCH_INTERVAL": 0.25,
+    # a file whose change asks every worker process to reload (written by /v1/admin/reload)
+    "RELOAD_SIGNAL_FILE": None,
+    # the validator's errors block a reload; False gates on loading and vignettes only
+    "GATE_WITH_VALIDATOR": True,
+    # one JSON log line per request
+    "LOG_REQUESTS": True,
+}
+
+_POSITIVE_INTS = ("MAX_CONTENT_LENGTH", "MAX_BATCH", "MAX_FACTS", "MAX_AUDIT_LIMIT")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The defaults overlaid with ``given``, checked. Raises :class:`ConfigError`."""
+    values = dict(DEFAULTS)
+    values.update(given or {})
+    for key in _POSITIVE_INTS:
+        if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
+            raise ConfigError(f"{key} must be a positive whole number, not {values[key]!r}")
+    keep = values["KEEP_PREVIOUS_VERSIONS"]
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+        raise ConfigError(f"KEEP_PREVIOUS_VERSIONS must be 0 or more, not {keep!r}")
+    interval = values["WATCH_INTERVAL"]
+    if not isinstance(interval, int | float) or not 0.01 <= interval <= 60:
+        raise ConfigError(f"WATCH_INTERVAL must be between 0.01 and 60 seconds, not {interval!r}")
+    for key in ("ADMIN_TOKEN", "API_TOKEN"):
+        token = values[key]
+        if token is not None and (not isinstance(token, str) or len(token) < 8):
+            raise ConfigError(f"{key} must be a string of at least 8 characters")
+    values["TABLES_DIR"] = str(Path(values["TABLES_DIR"]))
+    return values

@@ -1,0 +1,130 @@
+"""Prometheus metrics, owned by the app (no module-level metric objects).
+
+Under ``triage serve`` each gunicorn worker is its own process with its own counters, so
+prometheus_client runs in *multiprocess mode*: ``triage serve`` sets
+``PROMETHEUS_MULTIPROC_DIR`` before anything imports prometheus_client, every worker writes
+its values to files there, ``/metrics`` (answered by any one worker) adds up all of them,
+and the master marks a worker's files dead when the worker exits. Without that variable
+(tests, a single process) the app's own registry is exposed directly.
+
+What is counted, and why:
+
+* requests by route template and status, and latency per route — the service's health;
+* evaluations per table, output and value — for enumerable outputs only (the disposition,
+  red flags, likely causes), so a clinical lead can watch the case mix; free text (advice)
+  would make one series per sentence and is left out;
+* reloads and failed reloads per source file, and whether a file's last reload failed —
+  a table stuck on its previous version is visible here as well as in /v1/tables and logs;
+* audit writes that failed (each one answered 503).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as mp
+
+from engine.model import Model
+from service.schema import is_enumerable
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0)
+
+
+class Metrics:
+    """Every metric the service exports, registered in a registry of its own."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "triage_http_requests", "HTTP requests answered", ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "triage_http_request_duration_seconds", "Time to answer a request", ["route"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.evaluations = Counter(
+            "triage_evaluations", "Evaluations answered with 200, per table",
+            ["table_id"], registry=r,
+        )
+        self.output_values = Counter(
+            "triage_evaluation_outputs", "Values of enumerable outputs in answered evaluations",
+            ["table_id", "output", "value"], registry=r,
+        )
+        self.reloads = Counter(
+            "triage_reloads", "Workbook loads attempted, by result", ["source", "result"],
+            registry=r,
+        )
+        self.reload_failures = Counter(
+            "triage_reload_failures", "Workbook loads that the gate refused", ["source"],
+            registry=r,
+        )
+        self.reload_failing = Gauge(
+            "triage_reload_failing", "1 while the file's last load failed (last good version "
+            "still serving)", ["source"], registry=r, multiprocess_mode="livemax",
+        )
+        self.audit_failures = Counter(
+            "triage_audit_failures", "Audit writes that failed (answered 503)", registry=r,
+        )
+        self._enumerable: dict[str, frozenset[str]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_decision(self, model: Model, outputs: Mapping[str, Any]) -> None:
+        """Count one answered evaluation and the value of each enumerable output."""
+        table_id = model.about.table_id
+        self.evaluations.labels(table_id).inc()
+        names = self._enumerable.get(model.version)
+        if names is None:
+            names = frozenset(
+                t.name for t in model.tables
+                if len(t.outputs) == 1 and t.aggregation is None and is_enumerable(t.outputs[0])
+            )
+            self._enumerable[model.version] = names
+        for name in names:
+            value = outputs.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                self.output_values.labels(table_id, name, _label(item)).inc()
+
+    def observe_reload(self, source: str, ok: bool) -> None:
+        self.reloads.labels(source, "ok" if ok else "failed").inc()
+        if not ok:
+            self.reload_failures.labels(source).inc()
+        self.reload_failing.labels(source).set(0 if ok else 1)
+
+    def exposition(self) -> bytes:
+        if not self.multiprocess:
+            return bytes(generate_latest(self.registry))
+        registry = CollectorRegistry()
+        mp.MultiProcessCollector(registry)
+        return bytes(generate_latest(registry))
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def mark_process_dead(pid: int) -> None:
+    """Called by the gunicorn master when a worker exits (multiprocess mode only)."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        mp.mark_process_dead(pid)

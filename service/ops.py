@@ -1,0 +1,71 @@
+"""Operational endpoints: liveness, readiness, metrics, the OpenAPI document and the docs page.
+
+``/healthz`` only says the process answers; ``/readyz`` says it has a table to serve (a load
+balancer should send traffic only then). The OpenAPI document is rebuilt only when the
+snapshot of tables changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from service import docs_page, openapi
+from service.errors import ApiError
+from service.state import state
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    return jsonify(
+        service="triage decision tables",
+        docs="/docs",
+        openapi="/openapi.json",
+        tables="/v1/tables",
+    )
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify(status="alive")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    count = len(state().registry.snapshot.slots)
+    if not count:
+        raise ApiError(503, "not_ready", "no table is loaded; see /v1/tables for why")
+    return jsonify(status="ready", tables=count)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    app_state = state()
+    return Response(app_state.metrics.exposition(), content_type=app_state.metrics.content_type)
+
+
+def _document() -> dict[str, Any]:
+    app_state = state()
+    snapshot = app_state.registry.snapshot
+    cached = app_state.openapi_cache
+    if cached is None or cached[0] is not snapshot:
+        config = current_app.config
+        document = openapi.document(snapshot, int(config["MAX_BATCH"]),
+                                    bool(config["API_TOKEN"]), int(config["MAX_AUDIT_LIMIT"]),
+                                    int(config["MAX_FACTS"]))
+        app_state.openapi_cache = cached = (snapshot, document)
+    return cached[1]
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(_document())
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    page = docs_page.render(_document(), state().registry.snapshot)
+    return Response(page, content_type="text/html; charset=utf-8")

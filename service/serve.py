@@ -1,0 +1,143 @@
+"""``triage serve``: the app under gunicorn, with N worker processes.
+
+Why processes and not threads: durable-rules' C engine keeps its rulesets in process-wide
+handle tables that are not thread-safe, and a compiled table cannot be shared between
+processes. So each worker builds its own app (``create_app`` runs in the worker, after the
+fork — ``preload_app`` stays off), owns its own rulesets, watcher and database pool, and
+evaluates each table under that table's lock. Throughput scales with workers, one per core.
+
+The master process prepares what the workers share: a directory for prometheus_client's
+multiprocess files (set in ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports it), the
+reload signal file through which ``/v1/admin/reload`` reaches every worker, the audit
+table (created once here so that workers do not race to create it), and JSON logging.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from service import logs
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn driven from Python: ``options`` are gunicorn settings, ``factory`` builds
+    the WSGI app in each worker."""
+
+    def __init__(self, factory: Callable[[], Any], options: Mapping[str, Any]) -> None:
+        self.factory = factory
+        self.options = dict(options)
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.factory()
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from service.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int = 1, log_level: str = "info"
+) -> dict[str, Any]:
+    """The gunicorn settings ``triage serve`` uses (the benchmark uses the same ones)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "preload_app": False,
+        "accesslog": None,
+        "loglevel": log_level,
+        "logconfig_dict": logs.logging_config(log_level.upper()),
+        "child_exit": _child_exit,
+        "proc_name": "triage",
+        "control_socket_disable": True,  # gunicorn >= 25; one path per user would collide
+    }
+
+
+def shared_directory() -> Path:
+    """A fresh directory for the metrics files and the reload signal, removed when the
+    master exits (not when a worker does: workers inherit the exit handler)."""
+    # in memory where the system offers it: every metric update writes to an mmap'd file
+    # there, and on a disk-backed folder the kernel would keep writing those pages back
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    folder = Path(tempfile.mkdtemp(prefix="triage-serve-", dir=where))
+    (folder / "metrics").mkdir()
+    master = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == master:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
+    return folder
+
+
+def default_database_url() -> str:
+    """The SQLite file in the app's instance folder (``instance/`` in a checkout)."""
+    from flask import Flask
+
+    from service.audit import default_url
+
+    return default_url(Flask("service.app").instance_path)
+
+
+def run(
+    tables: str,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 1,
+    database_url: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve until stopped (SIGINT or SIGTERM). Does not return normally."""
+    shared = shared_directory()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
+    url = database_url or default_database_url()
+    config: dict[str, Any] = {
+        "TABLES_DIR": tables,
+        "DATABASE_URL": url,
+        "ADMIN_TOKEN": os.environ.get("TRIAGE_ADMIN_TOKEN") or None,
+        "API_TOKEN": os.environ.get("TRIAGE_API_TOKEN") or None,
+        "RELOAD_SIGNAL_FILE": str(shared / "reload-signal"),
+    }
+    from service.audit import AuditLog
+    from service.config import settings
+
+    checked = settings(config)  # a bad setting stops here, not in every worker
+    audit = AuditLog(url, checked["AUDIT_TABLE"])
+    audit.create_schema()
+    audit.dispose()  # no connection may cross the fork
+
+    def factory() -> Any:
+        import gc
+
+        from service.app import create_app
+
+        app = create_app(config)
+        # what was loaded stays for the life of the worker: keep it out of every garbage
+        # collection instead of scanning it again on each full one
+        gc.freeze()
+        return app
+
+    GunicornServer(factory, gunicorn_options(host, port, workers, threads, log_level)).run()

@@ -1,0 +1,89 @@
+"""Small pieces on their own: JSON Schema from unary tests, the explanation's sentences,
+settings refused at start-up, the JSON log formatter, message clipping."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+import engine
+from engine.conditions import parse_condition
+from service.config import ConfigError, settings
+from service.errors import clip
+from service.explain import Explainer
+from service.logs import JsonFormatter
+from service.schema import range_schema
+from tests.service.conftest import WORKBOOK, example_facts
+
+
+@pytest.mark.parametrize(
+    ("cell", "schema"),
+    [
+        ("[16..120]", {"minimum": 16, "maximum": 120}),
+        ("(0..1]", {"exclusiveMinimum": 0, "maximum": 1}),
+        ("]0..1[", {"exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+        (">= 0", {"minimum": 0}),
+        ("> 0", {"exclusiveMinimum": 0}),
+        ("< 5", {"exclusiveMaximum": 5}),
+        ("<= 5", {"maximum": 5}),
+        ("!= 3", {"not": {"const": 3}}),
+        ("[0..5], [10..20]", {"anyOf": [{"minimum": 0, "maximum": 5},
+                                        {"minimum": 10, "maximum": 20}]}),
+        ("not([0..5])", {"not": {"anyOf": [{"minimum": 0, "maximum": 5}]}}),
+        ("-", {}),
+    ],
+)
+def test_range_schema(cell: str, schema: dict[str, Any]) -> None:
+    assert range_schema(parse_condition(cell)) == schema
+
+
+def test_explanation_names_results_rules_and_facts() -> None:
+    model = engine.load(WORKBOOK)
+    explainer = Explainer(model)
+    text = explainer.explain(model.evaluate(example_facts()))
+    assert text.startswith("Red flags: none, as no rule matched.")
+    assert ("Likely causes: lifestyle_trigger by rule C19 (row 27), because "
+            "caffeine_mg_per_day is 450 (> 400)") in text
+    assert "and 9 more conditions hold" in text  # C24 has 12 conditions
+    assert text.endswith("Advice: from rule A4 (row 12), because disposition is ROUTINE_GP.")
+    emergency = {**example_facts(), "breathing_difficulty": "at_rest_or_lying_flat"}
+    text = explainer.explain(model.evaluate(emergency))
+    assert "red_flags includes respiratory_compromise" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("MAX_BATCH", 0), ("MAX_BATCH", "10"), ("MAX_CONTENT_LENGTH", True),
+     ("KEEP_PREVIOUS_VERSIONS", -1), ("WATCH_INTERVAL", 0), ("ADMIN_TOKEN", "short")],
+)
+def test_bad_settings_are_refused(key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=key):
+        settings({key: value})
+
+
+def test_json_log_lines_carry_extra_fields_and_exceptions() -> None:
+    record = logging.LogRecord("service.request", logging.INFO, __file__, 1, "%s %s",
+                               ("POST", "/x"), None)
+    record.request_id = "abc"
+    record.status = 200
+    line = json.loads(JsonFormatter().format(record))
+    assert line | {"message": "POST /x", "request_id": "abc", "status": 200,
+                   "level": "INFO", "name": "service.request"} == line
+    assert line["time"].endswith("Z")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    assert "ValueError: boom" in json.loads(JsonFormatter().format(record))["exc_info"]
+
+
+def test_clip_keeps_both_ends() -> None:
+    text = "a" * 1000 + " is outside the allowed range"
+    clipped = clip(text)
+    assert len(clipped) == 300
+    assert clipped.endswith("is outside the allowed range") and clipped.startswith("aaa")
