@@ -494,7 +494,13 @@ def gen_fact(c: Chooser, spec: InputSpec, pool: list[Any]) -> Any:
 @st.composite
 def facts_for(draw: Callable[[Any], Any], generated: Generated) -> dict[str, Any]:
     """Valid facts: every required input, most optional ones (missing ones omitted or None)."""
-    c = HChooser(draw)
+    return gen_facts(HChooser(draw), generated)
+
+
+def gen_facts(c: Chooser, generated: Generated) -> dict[str, Any]:
+    """The same from a chooser. Tests draw facts with ``gen_facts(HChooser(data.draw), ...)``
+    rather than ``data.draw(facts_for(...))``: hypothesis keeps every strategy object drawn
+    from, and a strategy holding the spec would keep every spec of the run alive."""
     facts: dict[str, Any] = {}
     for spec in generated.spec.inputs:
         if not spec.required and c.chance(0.3):
@@ -527,8 +533,11 @@ def wrong_values(spec: InputSpec) -> list[Any]:
 @st.composite
 def bad_facts_for(draw: Callable[[Any], Any], generated: Generated) -> dict[str, Any]:
     """Facts with at least one unknown name, wrong value or missing required fact."""
-    c = HChooser(draw)
-    facts = draw(facts_for(generated))
+    return gen_bad_facts(HChooser(draw), generated)
+
+
+def gen_bad_facts(c: Chooser, generated: Generated) -> dict[str, Any]:
+    facts = gen_facts(c, generated)
     spoiled = False
     for spec in generated.spec.inputs:
         roll = c.integer(0, 9)

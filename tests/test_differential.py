@@ -34,8 +34,9 @@ from tests.reference import (
     evaluate_all,
     producers,
     same_result,
+    table_values,
 )
-from tests.strategies import Generated, bad_facts_for, facts_for, models, render
+from tests.strategies import Generated, HChooser, gen_bad_facts, gen_facts, models, render
 
 SETTINGS = dict(
     deadline=None,
@@ -66,8 +67,6 @@ def matched_ids(spec: ModelSpec, facts: dict[str, Any]) -> dict[str, list[str]]:
     """For failure reports: which rules the reference finds matching, per table."""
     outcome = evaluate_all(spec, facts)
     env: dict[str, tuple[Any, bool]] = {i.name: (facts.get(i.name), False) for i in spec.inputs}
-    from tests.reference import table_values
-
     found = {}
     for table in spec.tables:
         if table.name not in outcome.outputs:
@@ -114,9 +113,9 @@ def check(model: Model, spec: ModelSpec, facts: dict[str, Any]) -> str:
     return "ok"
 
 
-def release(model: Model) -> None:
-    """Free the model's rulesets now rather than at some later garbage collection."""
-    del model
+def collect() -> None:
+    """Free dropped models' rulesets now (a model and its program form a cycle), rather than
+    at some later collection in the middle of building the next model."""
     gc.collect()
 
 
@@ -142,9 +141,11 @@ def test_engine_agrees_with_reference(generated: Generated, data: st.DataObject)
     spec = generated.spec
     describe(spec)
     model = build(spec)
-    for facts in data.draw(st.lists(facts_for(generated), min_size=1, max_size=6), label="facts"):
-        event(check(model, spec, facts))
-    release(model)
+    c = HChooser(data.draw)
+    for _ in range(c.integer(1, 6)):
+        event(check(model, spec, gen_facts(c, generated)))
+    del model
+    collect()
 
 
 @pytest.mark.slow
@@ -156,9 +157,11 @@ def test_engine_agrees_with_reference_on_large_tables(
     spec = generated.spec
     describe(spec)
     model = build(spec)
-    for facts in data.draw(st.lists(facts_for(generated), min_size=1, max_size=8), label="facts"):
-        event(check(model, spec, facts))
-    release(model)
+    c = HChooser(data.draw)
+    for _ in range(c.integer(1, 8)):
+        event(check(model, spec, gen_facts(c, generated)))
+    del model
+    collect()
 
 
 @settings(max_examples=150, **SETTINGS)
@@ -166,7 +169,7 @@ def test_engine_agrees_with_reference_on_large_tables(
 def test_fact_errors_name_every_bad_field(generated: Generated, data: st.DataObject) -> None:
     spec = generated.spec
     model = build(spec)
-    facts = data.draw(bad_facts_for(generated), label="bad facts")
+    facts = gen_bad_facts(HChooser(data.draw), generated)
     expected = bad_fact_fields(spec, facts)
     note(f"facts: {facts!r}; expected bad fields: {sorted(expected)}")
     assert expected, "the strategy must spoil at least one field"
@@ -175,7 +178,8 @@ def test_fact_errors_name_every_bad_field(generated: Generated, data: st.DataObj
     fields = {p.field for p in caught.value.problems}
     assert fields == expected, f"engine names {sorted(fields)}: {caught.value}"
     assert model.program is not None and model.program.is_clean()
-    release(model)
+    del model
+    collect()
 
 
 # --- targeted cases --------------------------------------------------------------------------
