@@ -41,6 +41,7 @@ from engine.hitpolicy import resolve
 from engine.model import Decision, FiredRule, HitPolicy, MatchedCondition, Model, Rule, Table
 
 _HANDLES = threading.Lock()  # the C core's handle table is a global without a lock
+_DEAD: list[int] = []  # handles of rulesets whose runner is gone, not yet deleted
 _SID = "0"
 _NOT_HANDLED = 1  # ERR_EVENT_NOT_HANDLED in durable-rules' rules.h
 
@@ -85,6 +86,7 @@ class TableRunner:
 
     def _create_all(self) -> None:
         with _HANDLES:
+            _delete_dead()
             for number, definition in enumerate(self._definitions):
                 try:
                     handle = int(dre.create_ruleset(f"{self._name}.{number}", definition))
@@ -93,7 +95,8 @@ class TableRunner:
                         f"durable-rules refused table '{self.compiled.table}': {exc}"
                     ) from exc
                 self._handles.append(handle)
-                self._finalizers.append(weakref.finalize(self, _delete, handle))
+                self._finalizers.append(weakref.finalize(self, _free, handle))
+            _delete_dead()  # any whose runner the garbage collector found meanwhile
 
     def body(self, values: Mapping[str, Any]) -> str:
         body = ",".join(part for f, source in self._fields if (part := f.encode(values[source])))
@@ -175,12 +178,26 @@ class TableRunner:
         self._create_all()
 
 
-def _delete(handle: int) -> None:
-    with _HANDLES:
+def _free(handle: int) -> None:
+    """A runner's finalizer: delete its ruleset now if no one holds _HANDLES, else leave it to
+    the holder. It must never wait for the lock: a finalizer runs wherever the garbage
+    collector happens to run, which may be an allocation inside :meth:`_create_all` on this
+    very thread, with the lock held (seen here: a test run that hung for good)."""
+    _DEAD.append(handle)
+    if _HANDLES.acquire(blocking=False):
         try:
-            dre.delete_ruleset(handle)
+            _delete_dead()
+        finally:
+            _HANDLES.release()
+
+
+def _delete_dead() -> None:
+    """Delete the rulesets waiting in _DEAD. Call with _HANDLES held."""
+    while _DEAD:
+        try:
+            dre.delete_ruleset(_DEAD.pop())
         except Exception:  # already gone; nothing left to free
-            return
+            continue
 
 
 class Program:

@@ -131,3 +131,35 @@ def test_rulesets_are_freed_with_their_model() -> None:
     for handle in handles:
         with pytest.raises(durable_rules_engine.error, match="error code: 111"):
             durable_rules_engine.get_facts(handle, "0")  # ERR_INVALID_HANDLE
+
+
+def test_a_model_collected_while_another_loads_neither_hangs_nor_leaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A runner's finalizer deletes its rulesets under the lock that guards durable-rules'
+    # handle table. The garbage collector may run it in the middle of building another
+    # table, on the same thread, with that lock held: it must not wait for the lock then.
+    import gc
+
+    real = durable_rules_engine.create_ruleset
+
+    def collecting(name: str, definition: str) -> object:
+        gc.collect()  # the collector, run by an allocation here, while the lock is held
+        return real(name, definition)
+
+    dead = triage_model()
+    assert dead.program is not None
+    handles = [h for r in dead.program.runners.values() for h in r._handles]
+    cycle: list[object] = [dead]
+    cycle.append(cycle)  # only the collector can free it now
+    del dead, cycle
+    built: list[Model] = []
+    monkeypatch.setattr(durable_rules_engine, "create_ruleset", collecting)
+    worker = threading.Thread(target=lambda: built.append(triage_model()), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "loading a model hung while another was being collected"
+    for handle in handles:  # deleted by the build that held the lock, once it was done
+        with pytest.raises(durable_rules_engine.error, match="error code: 111"):
+            durable_rules_engine.get_facts(handle, "0")
+    assert built[0].evaluate({"age": 70, "kind": "a"}).outputs["disposition"] == "HIGH"
