@@ -83,17 +83,22 @@ class Field:
     flag_props: tuple[str, ...] = ()  # list encoding: 1/0 for each value of ``constants``
 
     def encode(self, value: Any) -> str:
-        """The JSON members this field adds to a message ('' when there are none)."""
+        """The JSON members this field adds to a message ('' when there are none). Called for
+        every field of every table on every evaluation, so each encoding's text is prepared
+        once (:attr:`_members`) and this is mostly a dictionary lookup."""
         if self.encoding == "list":
             present = set(value or ())
-            flags = ",".join(
-                f'"{p}":{int(v in present)}'
+            flags = "".join(
+                f',"{p}":{int(v in present)}'
                 for p, v in zip(self.flag_props, self.constants, strict=True)
             )
-            return f'"{self.prop}":{len(value or ())}' + ("," + flags if flags else "")
+            return f'"{self.prop}":{len(value or ())}{flags}'
         if value is None:
-            return f'"{self.null_prop}":1' if self.null_prop else ""
-        return f'"{self.prop}":{self.code(value)}'
+            return self._absent
+        if self.encoding == "rank":
+            return f"{self._member_prefix}{self.code(value)}"
+        member = self._members.get((value.__class__ is bool, value))
+        return member if member is not None else self._unlisted
 
     def code(self, value: Any) -> int:
         if self.encoding == "rank":
@@ -106,6 +111,23 @@ class Field:
     def _codes(self) -> dict[tuple[bool, Value], int]:
         """Code of each constant; booleans are kept apart from the numbers 0 and 1."""
         return {(isinstance(c, bool), c): i for i, c in reversed(list(enumerate(self.constants)))}
+
+    @cached_property
+    def _member_prefix(self) -> str:
+        return f'"{self.prop}":'
+
+    @cached_property
+    def _members(self) -> dict[tuple[bool, Value], str]:
+        """The member for each constant of a code field, keyed like :attr:`_codes`."""
+        return {key: f"{self._member_prefix}{code}" for key, code in self._codes.items()}
+
+    @cached_property
+    def _unlisted(self) -> str:
+        return f"{self._member_prefix}{len(self.constants)}"
+
+    @cached_property
+    def _absent(self) -> str:
+        return f'"{self.null_prop}":1' if self.null_prop else ""
 
     @cached_property
     def top(self) -> int:

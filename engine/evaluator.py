@@ -34,9 +34,9 @@ from typing import Any
 import durable_rules_engine as dre
 
 from engine.compiler import CHUNKS_PER_RULESET, CompiledTable, compile_model
-from engine.conditions import AnyValue, matches
+from engine.conditions import AnyValue, Condition, matches
 from engine.errors import EngineFailure
-from engine.facts import check_facts
+from engine.facts import FactChecker
 from engine.hitpolicy import resolve
 from engine.model import Decision, FiredRule, HitPolicy, MatchedCondition, Model, Rule, Table
 
@@ -77,7 +77,7 @@ class TableRunner:
             )
             for first in range(0, compiled.chunks, CHUNKS_PER_RULESET)
         )
-        self._fields = tuple((f, f.source) for f in compiled.fields)
+        self._encoders = tuple((f.encode, f.source) for f in compiled.fields)
         self._lock = threading.Lock()
         self._states: list[int | None] = [None] * len(self._definitions)
         self._handles: list[int] = []
@@ -99,7 +99,8 @@ class TableRunner:
             _delete_dead()  # any whose runner the garbage collector found meanwhile
 
     def body(self, values: Mapping[str, Any]) -> str:
-        body = ",".join(part for f, source in self._fields if (part := f.encode(values[source])))
+        parts = [encode(values[source]) for encode, source in self._encoders]
+        body = ",".join([part for part in parts if part])
         return "," + body + "}" if body else "}"
 
     def messages(self, values: Mapping[str, Any]) -> list[str]:
@@ -211,9 +212,11 @@ class Program:
             t.name: TableRunner(compiled[t.name], f"{model.about.table_id or 'model'}.{t.name}")
             for t in model.tables
         }
+        self._facts = FactChecker(model.inputs)
+        self._tested = {t.name: tuple(_tested(t, r) for r in t.rules) for t in model.tables}
 
     def evaluate(self, facts: Mapping[str, Any]) -> Decision:
-        values = check_facts(self.model.inputs, facts)
+        values = self._facts.check(facts)
         outputs: dict[str, Any] = {}
         fired: list[FiredRule] = []
         for table in self.model.tables:
@@ -221,23 +224,32 @@ class Program:
             outcome = resolve(table, self.runners[table.name].match(values, first_only))
             values.update(outcome.by_output)
             outputs[table.name] = outcome.value
-            fired.extend(_describe(table, rule, values) for rule in outcome.fired)
+            tested = self._tested[table.name]
+            fired.extend(_describe(table, r, tested[r.index], values) for r in outcome.fired)
         return Decision(self.model.version, outputs, tuple(fired))
 
     def is_clean(self) -> bool:
         return all(r.is_clean() for r in self.runners.values())
 
 
-def _describe(table: Table, rule: Rule, values: Mapping[str, Any]) -> FiredRule:
-    """The fired rule as reviewers read it. Its conditions are checked once more against the
-    values, in plain Python: a rule durable-rules fires wrongly is an error, never an answer."""
-    tested = [
-        (column.name, cell)
+Tested = tuple[tuple[str, str, Condition], ...]  # (input, cell text, condition)
+
+
+def _tested(table: Table, rule: Rule) -> Tested:
+    """The cells of ``rule`` that test something, prepared once per model."""
+    return tuple(
+        (column.name, cell.text, cell.condition)
         for column, cell in zip(table.inputs, rule.cells, strict=True)
         if not isinstance(cell.condition, AnyValue)
-    ]
-    conditions = tuple(MatchedCondition(name, cell.text, values.get(name)) for name, cell in tested)
-    if not all(matches(cell.condition, values.get(name)) for name, cell in tested):
+    )
+
+
+def _describe(table: Table, rule: Rule, tested: Tested, values: Mapping[str, Any]) -> FiredRule:
+    """The fired rule as reviewers read it. Its conditions are checked once more against the
+    values, in plain Python: a rule durable-rules fires wrongly is an error, never an answer."""
+    conditions = tuple(MatchedCondition(name, text, values.get(name)) for name, text, _ in tested)
+    held = zip(tested, conditions, strict=True)
+    if not all(matches(condition, c.value) for (_, _, condition), c in held):
         raise EngineFailure(
             f"durable-rules fired rule '{rule.rule_id}' of table '{table.name}' "
             "although its conditions do not hold"

@@ -16,11 +16,15 @@ import types
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine import FactError
+from engine.conditions import parse_condition
 from engine.errors import FieldProblem
-from engine.model import Model
+from engine.facts import FactChecker, check_value
+from engine.model import InputDef, Kind, Model
 from engine.workbook import Sheet
 
 GOOD: dict[str, Any] = {"age_years": 40, "red_flag": False, "pattern": "focal",
@@ -202,3 +206,47 @@ def test_facts_are_not_changed(model: Model) -> None:
 def test_huge_integer_is_a_fact_error(model: Model, field: str) -> None:
     problems = fact_problems(model, with_(**{field: 10**400}))
     assert [f for f, _ in problems] == [field]
+
+
+# --- the quick path of FactChecker ---------------------------------------------------------
+# FactChecker accepts most values through a cheap per-input test and sends the rest to
+# check_value. The quick test must never accept a value check_value would refuse or change.
+
+_VALUES = st.one_of(
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["focal", "multifocal", "Focal", "", "1"]),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+_DEFINITIONS = st.builds(
+    InputDef,
+    name=st.just("x"),
+    kind=st.sampled_from(list(Kind)),
+    allowed_values=st.just(("focal", "multifocal")),
+    value_range=st.sampled_from([None, "[0..120]", ">= 0", "(30..45]", "< 1e300"]).map(
+        lambda text: parse_condition(text) if text else None
+    ),
+    required=st.booleans(),
+)
+
+
+@settings(max_examples=400)
+@given(definition=_DEFINITIONS, value=_VALUES)
+def test_fact_checker_agrees_with_check_value(definition: InputDef, value: object) -> None:
+    checker = FactChecker((definition,))
+    expected_value, message = check_value(definition, value) if value is not None else (None, "")
+    missing = value is None and definition.required
+    if message or missing:
+        with pytest.raises(FactError) as caught:
+            checker.check({"x": value})
+        assert [p.field for p in caught.value.problems] == ["x"]
+        if message:
+            assert caught.value.problems[0].message == message
+    else:
+        checked = checker.check({"x": value})["x"]
+        assert checked == expected_value  # NaN never gets here: it is not a finite number
+        assert type(checked) is type(expected_value)
