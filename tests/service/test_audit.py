@@ -1,15 +1,23 @@
 """The audit trail, on SQLite and (when TRIAGE_TEST_DATABASE_URL is set) PostgreSQL: a row
 per answered evaluation, written before the 200; a failed write is a 503, never a 200; the
-admin endpoint reads it back and needs the admin token."""
+admin endpoint reads it back and needs the admin token. Then the AuditLog on its own: a dropped
+connection is replaced and the write retried, a batch is stored whole or not at all, and each
+thread's writing connection is closed by dispose()."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.dialects import sqlite
 
+from service.audit import AuditLog, AuditRow, AuditUnavailable, _sqlite_text
 from tests.service.conftest import TABLE, admin, example_facts
 
 URL = f"/v1/tables/{TABLE}/evaluate"
@@ -116,3 +124,110 @@ def test_admin_endpoints_are_off_without_a_configured_token(
     client = make_app(ADMIN_TOKEN=None).test_client()
     answer = client.get("/v1/admin/audit", headers={"Authorization": "Bearer anything-at-all"})
     assert answer.status_code == 403 and answer.get_json()["error"] == "admin_disabled"
+
+
+@pytest.fixture
+def audit_log(database_url: str) -> Iterator[AuditLog]:
+    """An AuditLog of its own (not behind an app), its PostgreSQL table dropped afterwards."""
+    log = AuditLog(database_url, f"evaluations_{uuid.uuid4().hex[:12]}")
+    log.create_schema()
+    yield log
+    if log.backend == "postgresql":
+        log.table.drop(log.engine, checkfirst=True)
+    log.dispose()
+
+
+def _row(request_id: str | None = "r") -> AuditRow:
+    return AuditRow(request_id, dt.datetime.now(dt.UTC), TABLE, "v1",  # type: ignore[arg-type]
+                    '{"age":40}', '{"priority":"routine"}', "[]")
+
+
+def _drop_connection(log: AuditLog) -> None:
+    """What a database restart does to this thread's writing connection."""
+    connection = log._writers.connection()
+    if log.backend == "postgresql":
+        with log.engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                          {"pid": connection.info.backend_pid})
+    else:
+        connection.close()
+
+
+def test_a_dropped_connection_is_replaced_and_the_write_retried(audit_log: AuditLog) -> None:
+    audit_log.record([_row("first")])
+    _drop_connection(audit_log)
+    audit_log.record([_row("second")])
+    assert [r["request_id"] for r in audit_log.read(None, 10)] == ["first", "second"]
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(audit_log: AuditLog) -> None:
+    with pytest.raises(AuditUnavailable):
+        audit_log.record([_row("a"), _row(None), _row("c")])  # request_id is NOT NULL
+    assert audit_log.read(None, 10) == []
+    audit_log.record([_row("d"), _row("e")])  # nothing was left open by the failure
+    audit_log.record([_row("f")])
+    assert [r["request_id"] for r in audit_log.read(None, 10)] == ["d", "e", "f"]
+
+
+def _closed(connection: Any) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except Exception as error:
+        return "closed" in str(error)
+    return False
+
+
+def test_each_thread_writes_on_its_own_connection_closed_when_the_thread_ends(
+    audit_log: AuditLog,
+) -> None:
+    used: list[Any] = []
+
+    def write(name: str) -> None:
+        for i in range(20):
+            audit_log.record([_row(f"{name}-{i}")])
+        used.append(audit_log._writers.connection())
+
+    threads = [threading.Thread(target=write, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(audit_log.read(None, 1000)) == 80
+    assert len({id(c) for c in used}) == 4
+    assert all(_closed(c) for c in used)
+
+
+def test_dispose_closes_every_threads_connection(audit_log: AuditLog) -> None:
+    audit_log.record([_row("main")])
+    written, finish = threading.Event(), threading.Event()
+    used = [audit_log._writers.connection()]
+
+    def write() -> None:
+        audit_log.record([_row("other")])
+        used.append(audit_log._writers.connection())
+        written.set()
+        finish.wait(10)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        assert written.wait(10)
+        assert not any(_closed(c) for c in used)
+        audit_log.dispose()
+        assert all(_closed(c) for c in used)
+    finally:
+        finish.set()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [dt.datetime(2026, 5, 9, 6, 0, 0, tzinfo=dt.UTC),
+     dt.datetime(2026, 5, 9, 8, 30, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+     dt.datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)],
+)
+def test_sqlite_time_text_is_what_sqlalchemy_stores(moment: dt.datetime) -> None:
+    dialect = sqlite.dialect()
+    stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert stored is not None
+    assert _sqlite_text(moment) == stored(moment.astimezone(dt.UTC).replace(tzinfo=None))
