@@ -13,9 +13,10 @@ from flask import Blueprint, Response, current_app, g, jsonify
 
 from engine.model import Decision
 from service import body, schema
-from service.audit import AuditRow, AuditUnavailable, dumps
+from service.audit import AuditRow, AuditUnavailable
 from service.auth import require_api
 from service.errors import ApiError, describe
+from service.jsontext import dumps
 from service.registry import LoadedTable, TableSlot, iso, now
 from service.state import state
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import threading
 import weakref
@@ -29,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import SQLAlchemyError
+
+from service.jsontext import dumps
 
 _JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid must be INTEGER
@@ -74,11 +75,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text, as stored and as answered."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 class AuditLog:

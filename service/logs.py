@@ -13,13 +13,14 @@ an app factory called by tests must not take over the test runner's logging.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import uuid
 from typing import Any
 
 from flask import g, has_request_context, request
+
+from service.jsontext import dumps
 
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -62,7 +63,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return dumps(entry)
 
 
 def request_id() -> str:

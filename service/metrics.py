@@ -37,6 +37,7 @@ from prometheus_client import multiprocess as mp
 from engine.model import Model
 from service.schema import is_enumerable
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0)
 
 
@@ -81,15 +82,27 @@ class Metrics:
             "triage_audit_failures", "Audit writes that failed (answered 503)", registry=r,
         )
         self._enumerable: dict[str, frozenset[str]] = {}
+        # labelled series looked up once: ``labels()`` takes a lock and builds a key on every
+        # call, and two to six of them run on every request. The label values come from the
+        # app's own routes and tables, never from the request, so these stay small.
+        self._series: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._series.get(key)
+        if child is None:
+            child = self._series[key] = metric.labels(*labels)
+        return child
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        method = method if method in _METHODS else "other"  # a client may invent any
+        self._child(self.requests, method, route, str(status)).inc()
+        self._child(self.latency, route).observe(seconds)
 
     def observe_decision(self, model: Model, outputs: Mapping[str, Any]) -> None:
         """Count one answered evaluation and the value of each enumerable output."""
         table_id = model.about.table_id
-        self.evaluations.labels(table_id).inc()
+        self._child(self.evaluations, table_id).inc()
         names = self._enumerable.get(model.version)
         if names is None:
             names = frozenset(
@@ -100,7 +113,7 @@ class Metrics:
         for name in names:
             value = outputs.get(name)
             for item in value if isinstance(value, list) else [value]:
-                self.output_values.labels(table_id, name, _label(item)).inc()
+                self._child(self.output_values, table_id, name, _label(item)).inc()
 
     def observe_reload(self, source: str, ok: bool) -> None:
         self.reloads.labels(source, "ok" if ok else "failed").inc()

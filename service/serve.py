@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from service import logs
 
@@ -45,6 +46,15 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return self.factory()
 
 
+class AppLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without its access log. The app writes one JSON line per request
+    itself, with the request id and route; gunicorn, given a logging configuration, would
+    otherwise assemble its own access-log fields on every request only to drop them."""
+
+    def access(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
 def _child_exit(_server: Any, worker: Any) -> None:
     from service.metrics import mark_process_dead
 
@@ -65,6 +75,7 @@ def gunicorn_options(
         "keepalive": 5,
         "preload_app": False,
         "accesslog": None,
+        "logger_class": AppLogger,
         "loglevel": log_level,
         "logconfig_dict": logs.logging_config(log_level.upper()),
         "child_exit": _child_exit,

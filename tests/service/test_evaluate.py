@@ -180,3 +180,16 @@ def test_api_token_protects_evaluation_when_configured(make_app: Callable[..., F
                         headers={"Authorization": "Bearer evaluation-token"})
     assert right.status_code == 200
     assert client.get("/healthz").status_code == 200  # operations stay open
+
+
+def test_an_integer_beyond_64_bits_is_answered_and_audited_exactly(client: FlaskClient) -> None:
+    # duration_days is only bounded below (>= 0): 10**30 days is a valid, if odd, fact. The
+    # answer and the audit row are written with orjson, which cannot write such an integer;
+    # the standard library then writes it, digit for digit.
+    facts = {**example_facts(), "duration_days": 10**30}
+    answer = client.post(URL, json={"facts": facts})
+    assert answer.status_code == 200
+    assert '"value":1000000000000000000000000000000' in answer.get_data(as_text=True)
+    rows = client.get("/v1/admin/audit", headers=admin()).get_json()["records"]
+    assert rows[-1]["request_id"] == answer.get_json()["request_id"]
+    assert rows[-1]["facts"]["duration_days"] == 10**30
