@@ -28,7 +28,7 @@ def test_load_against_the_bare_endpoint_fails_no_request(tmp_path: Path) -> None
     result = bench.compare(tmp_path, SECONDS, rounds=1, clients=4, workers=2, threads=1,
                            quiet=True)
     print(bench._report(result, None))
-    for name in ("ours", "bare", "engine_only", "half_load"):
+    for name in ("ours", "bare", "floor", "engine_only", "half_load"):
         assert result[name]["failed"] == 0, (name, result[name])
         assert result[name]["ok"] > 0
     assert result["ratio"] > 0
