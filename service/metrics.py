@@ -16,11 +16,20 @@ What is counted, and why:
 * reloads and failed reloads per source file, and whether a file's last reload failed —
   a table stuck on its previous version is visible here as well as in /v1/tables and logs;
 * audit writes that failed (each one answered 503).
+
+Per-request counts are not written to prometheus_client as they happen: in multiprocess mode
+every increment locks and writes an mmap'd file, and a request made eight of them (measured:
+answering without them served 20% more requests). They are added up in a plain dictionary
+(:class:`_Batch`) and written once a second by a background thread, before every exposition
+of this process's metrics, and when the app is let go or the process exits. A scrape may
+therefore see another worker's last second a second late; nothing is lost.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +95,13 @@ class Metrics:
         # call, and two to six of them run on every request. The label values come from the
         # app's own routes and tables, never from the request, so these stay small.
         self._series: dict[tuple[Any, ...], Any] = {}
+        self._batch = _Batch()
+        stop = threading.Event()
+        self.flusher = threading.Thread(target=_write_every, name="metrics-flush",
+                                        args=(self._batch, stop, FLUSH_SECONDS), daemon=True)
+        self.flusher.start()
+        # on close(), when the app is let go, or at exit: stop the thread, write what is left
+        self._closer = weakref.finalize(self, _close, self._batch, stop, self.flusher)
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (metric, *labels)
@@ -96,13 +112,13 @@ class Metrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else "other"  # a client may invent any
-        self._child(self.requests, method, route, str(status)).inc()
-        self._child(self.latency, route).observe(seconds)
+        self._batch.count(self._child(self.requests, method, route, str(status)))
+        self._batch.observe(self._child(self.latency, route), seconds)
 
     def observe_decision(self, model: Model, outputs: Mapping[str, Any]) -> None:
         """Count one answered evaluation and the value of each enumerable output."""
         table_id = model.about.table_id
-        self._child(self.evaluations, table_id).inc()
+        self._batch.count(self._child(self.evaluations, table_id))
         names = self._enumerable.get(model.version)
         if names is None:
             names = frozenset(
@@ -113,7 +129,7 @@ class Metrics:
         for name in names:
             value = outputs.get(name)
             for item in value if isinstance(value, list) else [value]:
-                self._child(self.output_values, table_id, name, _label(item)).inc()
+                self._batch.count(self._child(self.output_values, table_id, name, _label(item)))
 
     def observe_reload(self, source: str, ok: bool) -> None:
         self.reloads.labels(source, "ok" if ok else "failed").inc()
@@ -121,12 +137,57 @@ class Metrics:
             self.reload_failures.labels(source).inc()
         self.reload_failing.labels(source).set(0 if ok else 1)
 
+    def close(self) -> None:
+        self._closer()
+
     def exposition(self) -> bytes:
+        self._batch.write()
         if not self.multiprocess:
             return bytes(generate_latest(self.registry))
         registry = CollectorRegistry()
         mp.MultiProcessCollector(registry)
         return bytes(generate_latest(registry))
+
+
+FLUSH_SECONDS = 1.0
+
+
+class _Batch:
+    """Counts and observations made since they were last written to prometheus_client."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[Any, int] = {}
+        self._observations: list[tuple[Any, float]] = []
+
+    def count(self, counter: Any) -> None:
+        with self._lock:
+            self._counts[counter] = self._counts.get(counter, 0) + 1
+
+    def observe(self, histogram: Any, value: float) -> None:
+        with self._lock:
+            self._observations.append((histogram, value))
+
+    def write(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            observations, self._observations = self._observations, []
+        for counter, amount in counts.items():
+            counter.inc(amount)
+        for histogram, value in observations:
+            histogram.observe(value)
+
+
+def _write_every(batch: _Batch, stop: threading.Event, seconds: float) -> None:
+    while not stop.wait(seconds):
+        batch.write()
+
+
+def _close(batch: _Batch, stop: threading.Event, flusher: threading.Thread) -> None:
+    stop.set()
+    if flusher is not threading.current_thread():
+        flusher.join(timeout=5)
+    batch.write()
 
 
 def _label(value: Any) -> str:

@@ -28,9 +28,11 @@ class State:
     openapi_cache: tuple[Any, dict[str, Any]] | None = None  # (snapshot, document)
 
     def close(self) -> None:
-        """Stop the watcher thread and close database connections (tests, shutdown)."""
+        """Stop the watcher and metrics threads and close database connections (tests,
+        shutdown)."""
         if self.watcher is not None:
             self.watcher.stop()
+        self.metrics.close()
         self.audit.dispose()
 
 

@@ -87,3 +87,30 @@ def test_clip_keeps_both_ends() -> None:
     clipped = clip(text)
     assert len(clipped) == 300
     assert clipped.endswith("is outside the allowed range") and clipped.startswith("aaa")
+
+
+def test_metrics_are_batched_and_written_by_the_flush_thread_and_on_close() -> None:
+    import time
+
+    from service.metrics import FLUSH_SECONDS, Metrics
+
+    metrics = Metrics()
+    route = "/v1/tables/<table_id>/evaluate"
+    labels = {"method": "POST", "route": route, "status": "200"}
+
+    def written() -> float:
+        return metrics.registry.get_sample_value("triage_http_requests_total", labels) or 0.0
+
+    metrics.observe_request("POST", route, 200, 0.002)
+    assert written() == 0.0  # batched: not yet in prometheus_client
+    deadline = time.monotonic() + 5 * FLUSH_SECONDS
+    while written() == 0.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert written() == 1.0  # written by the background thread, without a scrape
+    metrics.observe_request("BREW", route, 200, 0.002)  # an invented method: "other"
+    metrics.close()
+    assert metrics.registry.get_sample_value(
+        "triage_http_requests_total", {**labels, "method": "other"}) == 1.0
+    assert metrics.registry.get_sample_value(
+        "triage_http_request_duration_seconds_count", {"route": route}) == 2.0
+    assert not metrics.flusher.is_alive()
