@@ -12,7 +12,11 @@ What is measured, and why:
   same JSON body and answers a small JSON object — the floor any Flask service pays. Each is
   driven closed-loop by client processes (separate from the servers) for the same time, in
   alternating rounds so that a noisy neighbour hurts both alike. Requests per second, p50
-  and p99 latency, and ours / bare are printed.
+  and p99 latency, and each server's ratio to the bare endpoint are printed. The baseline
+  server has two more endpoints, measured in the same rounds: ``/engine`` (bare +
+  ``Model.evaluate``) and ``/floor`` (bare + only durable-rules' calls and one audit commit,
+  everything else prepared in advance), which bound what any service doing this work can
+  reach.
 * **Latency at half load.** Ours again, open-loop at half its measured peak, for as many
   rounds as the peak (the round with the median p99 is reported): requests are sent on a
   fixed schedule and latency is counted from the scheduled time, so a stall cannot hide by
