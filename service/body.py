@@ -64,9 +64,14 @@ def _object(body: Any, allowed: tuple[str, ...], example: str) -> Mapping[str, A
 
 
 def _version(body: Mapping[str, Any]) -> str | None:
-    version = body.get("version")
-    if version is not None and (not isinstance(version, str) or not 1 <= len(version) <= 64):
-        raise field_errors([("version", "must be the version hash of a loaded table")])
+    """The pinned version, or None when the body leaves it out (the current version serves).
+    ``null`` is refused like any other non-text value: the OpenAPI document promises text."""
+    if "version" not in body:
+        return None
+    version = body["version"]
+    if not isinstance(version, str) or not 1 <= len(version) <= 64:
+        raise field_errors([("version", "must be the version hash of a loaded table; leave "
+                                        "it out to use the version now serving")])
     return version
 
 

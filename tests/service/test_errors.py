@@ -79,6 +79,8 @@ def test_huge_numbers_are_422(client: FlaskClient, raw: str, message: str) -> No
         ({"facts": 42}, "facts"),
         ({"facts": {}, "fatcs": {}}, "fatcs"),
         ({"facts": {}, "version": 7}, "version"),
+        ({"facts": {}, "version": None}, "version"),  # found by schemathesis: null is no text
+        ({"facts": {}, "version": ""}, "version"),
     ],
 )
 def test_request_shape_errors_are_422_naming_the_field(
