@@ -138,14 +138,7 @@ def describe(spec: ModelSpec) -> None:
 @settings(max_examples=300, **SETTINGS)
 @given(generated=models(), data=st.data())
 def test_engine_agrees_with_reference(generated: Generated, data: st.DataObject) -> None:
-    spec = generated.spec
-    describe(spec)
-    model = build(spec)
-    c = HChooser(data.draw)
-    for _ in range(c.integer(1, 6)):
-        event(check(model, spec, gen_facts(c, generated)))
-    del model
-    collect()
+    _agree_on_cases(generated, data, most=6)
 
 
 @pytest.mark.slow
@@ -154,11 +147,16 @@ def test_engine_agrees_with_reference(generated: Generated, data: st.DataObject)
 def test_engine_agrees_with_reference_on_large_tables(
     generated: Generated, data: st.DataObject
 ) -> None:
+    _agree_on_cases(generated, data, most=8)
+
+
+def _agree_on_cases(generated: Generated, data: st.DataObject, most: int) -> None:
+    """Build the generated table and check 1 to ``most`` drawn cases against the reference."""
     spec = generated.spec
     describe(spec)
     model = build(spec)
     c = HChooser(data.draw)
-    for _ in range(c.integer(1, 8)):
+    for _ in range(c.integer(1, most)):
         event(check(model, spec, gen_facts(c, generated)))
     del model
     collect()
