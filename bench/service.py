@@ -178,8 +178,7 @@ class _Floor:
         from service.audit import AuditLog, AuditRow
         from service.jsontext import dumps
 
-        program = model.program
-        self.runners = [program.runners[t.name] for t in model.tables]
+        self.runners = [model.runners[t.name] for t in model.tables]
         self.messages: dict[str, list[list[str]]] = {}
         self.rows: dict[str, Any] = {}
         checker = FactChecker(model.inputs)

@@ -10,10 +10,12 @@ from engine.errors import (
     UnreadableFile,
     WorkbookError,
 )
+from engine.evaluator import CompiledModel
 from engine.loader import load, load_sheets
 from engine.model import Decision, FiredRule, Model
 
 __all__ = [
+    "CompiledModel",
     "Decision",
     "EngineFailure",
     "FactError",

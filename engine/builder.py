@@ -44,6 +44,7 @@ ABOUT_FIELDS = {
     "review date": "review_date",
     "description": "description",
 }
+READ_SHEETS = ("about", "inputs", "tests")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -69,6 +70,11 @@ def build_model(
     if problems:
         raise WorkbookError(problems, source)
     return Model(about, inputs, tuple(ordered), vignettes, version, source)
+
+
+def is_read_sheet(sheet: Sheet) -> bool:
+    """Is this a sheet the engine reads (the rest, such as helper lists, are ignored)?"""
+    return sheet.name.strip().lower() in READ_SHEETS or is_table_sheet(sheet)
 
 
 # --- About ---------------------------------------------------------------------------------

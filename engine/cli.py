@@ -20,8 +20,8 @@ from engine.errors import (
     UnreadableFile,
     WorkbookError,
 )
+from engine.evaluator import CompiledModel
 from engine.loader import load
-from engine.model import Model
 
 
 class TriageCLIError(click.ClickException):
@@ -52,7 +52,7 @@ def _fail(error: TriageError) -> NoReturn:
     raise TriageCLIError(str(error))
 
 
-def _load(path: str) -> Model:
+def _load(path: str) -> CompiledModel:
     try:
         return load(path)
     except TriageError as error:
@@ -75,7 +75,6 @@ def main() -> None:
 def compile(file: str, table_name: str | None) -> None:  # noqa: A001 - the command's name
     """Print the durable-rules rulesets FILE compiles to, with a readable form of each rule."""
     model = _load(file)
-    assert model.program is not None
     tables = [t for t in model.tables if table_name in (None, t.name)]
     if not tables:
         names = ", ".join(t.name for t in model.tables)
@@ -86,7 +85,7 @@ def compile(file: str, table_name: str | None) -> None:  # noqa: A001 - the comm
             "version": model.version,
             "about": vars(model.about),
             "evaluation_order": [t.name for t in model.tables],
-            "tables": [model.program.runners[t.name].compiled.describe(t) for t in tables],
+            "tables": [model.describe(t) for t in tables],
         }
     )
 

@@ -269,7 +269,7 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Workbook:
     from engine.loader import load
 
     model = load(source)
-    book = model_to_sheets(model, Path(source).name)
+    book = model_to_sheets(model.model, Path(source).name)
     write_xlsx(book, target)
     return book
 
@@ -279,8 +279,8 @@ def workbook_to_dmn(source: str | Path, target: str | Path) -> Model:
     from engine.loader import load
 
     model = load(source)
-    Path(target).write_bytes(model_to_dmn(model))
-    return model
+    Path(target).write_bytes(model_to_dmn(model.model))
+    return model.model
 
 
 __all__ = [

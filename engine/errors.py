@@ -36,11 +36,13 @@ class Location:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a workbook: where, what, and what to write instead."""
+    """One thing wrong with a workbook: where, what, what to write instead, and the stable
+    code of the check that found it (see docs/validation.md), set where it is found."""
 
     location: Location | None
     message: str
     fix: str = ""
+    code: str = ""
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -49,6 +51,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, str | None]:
         return {
+            "code": self.code or None,
             "sheet": self.location.sheet if self.location else None,
             "cell": self.location.cell if self.location else None,
             "message": self.message,

@@ -38,7 +38,20 @@ from engine.conditions import AnyValue, Condition, matches
 from engine.errors import EngineFailure
 from engine.facts import FactChecker
 from engine.hitpolicy import resolve
-from engine.model import Decision, FiredRule, HitPolicy, MatchedCondition, Model, Rule, Table
+from engine.model import (
+    About,
+    Decision,
+    FiredRule,
+    HitPolicy,
+    InputDef,
+    MatchedCondition,
+    Model,
+    OutputDef,
+    Rule,
+    SafetyProperty,
+    Table,
+    Vignette,
+)
 
 _HANDLES = threading.Lock()  # the C core's handle table is a global without a lock
 _DEAD: list[int] = []  # handles of rulesets whose runner is gone, not yet deleted
@@ -201,9 +214,10 @@ def _delete_dead() -> None:
             continue
 
 
-class Program:
-    """A model's tables loaded into durable-rules. Create one per model (``engine.load``
-    does); evaluations may run from several threads at once."""
+class CompiledModel:
+    """A model's tables loaded into durable-rules, ready to evaluate: what ``engine.load``
+    returns. The :class:`~engine.model.Model` it holds stays plain, immutable data; this
+    object owns the engine's rulesets. Evaluations may run from several threads at once."""
 
     def __init__(self, model: Model, compiled: Mapping[str, CompiledTable] | None = None) -> None:
         self.model = model
@@ -215,7 +229,48 @@ class Program:
         self._facts = FactChecker(model.inputs)
         self._tested = {t.name: tuple(_tested(t, r) for r in t.rules) for t in model.tables}
 
+    # The model's data, read through: most callers need both the data and evaluate().
+    @property
+    def about(self) -> About:
+        return self.model.about
+
+    @property
+    def inputs(self) -> tuple[InputDef, ...]:
+        return self.model.inputs
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return self.model.tables
+
+    @property
+    def vignettes(self) -> tuple[Vignette, ...]:
+        return self.model.vignettes
+
+    @property
+    def properties(self) -> tuple[SafetyProperty, ...]:
+        return self.model.properties
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def source(self) -> str:
+        return self.model.source
+
+    def input(self, name: str) -> InputDef | None:
+        return self.model.input(name)
+
+    def table(self, name: str) -> Table | None:
+        return self.model.table(name)
+
+    def output(self, name: str) -> OutputDef | None:
+        return self.model.output(name)
+
     def evaluate(self, facts: Mapping[str, Any]) -> Decision:
+        """Check ``facts`` against the Inputs sheet, then run every table through
+        durable-rules. Raises :class:`~engine.errors.FactError` or
+        :class:`~engine.errors.HitPolicyViolation`."""
         values = self._facts.check(facts)
         outputs: dict[str, Any] = {}
         fired: list[FiredRule] = []
@@ -227,6 +282,10 @@ class Program:
             tested = self._tested[table.name]
             fired.extend(_describe(table, r, tested[r.index], values) for r in outcome.fired)
         return Decision(self.model.version, outputs, tuple(fired))
+
+    def describe(self, table: Table) -> dict[str, Any]:
+        """The durable-rules rulesets of ``table``, in readable form (``triage compile``)."""
+        return self.runners[table.name].compiled.describe(table)
 
     def is_clean(self) -> bool:
         return all(r.is_clean() for r in self.runners.values())

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.builder import build_model
+from engine.builder import build_model, is_read_sheet
 from engine.compiler import compile_model
-from engine.evaluator import Program
+from engine.evaluator import CompiledModel
 from engine.model import Model
-from engine.workbook import Sheet, read_workbook
+from engine.workbook import RawValue, Sheet, read_workbook
 
 
-def load(path: str | Path) -> Model:
+def load(path: str | Path) -> CompiledModel:
     """Read, check and compile a workbook, or a DMN model (a ``.dmn`` file, see
     :mod:`engine.dmn`). Raises :class:`~engine.errors.WorkbookError` listing every problem
     found."""
@@ -22,23 +23,54 @@ def load(path: str | Path) -> Model:
     if path.suffix.lower() == ".dmn":
         from engine.dmn import read_dmn_file
 
-        return _finish(read_dmn_file(path))
+        return compile_loaded(read_dmn_file(path))
     sheets = read_workbook(path)
-    version = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return _finish(build_model(sheets, version, str(path)))
+    return compile_loaded(build_model(sheets, content_version(sheets), str(path)))
 
 
 def load_sheets(
     sheets: Sequence[Sheet], source: str = "<sheets>", require_citations: bool = True
-) -> Model:
-    """The same from sheets built in memory (tests, benchmarks, converters). The version is
-    a hash of the cell values."""
-    canonical = json.dumps([[s.name, s.rows] for s in sheets], default=str, sort_keys=True)
-    version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    return _finish(build_model(sheets, version, source, require_citations))
+) -> CompiledModel:
+    """The same from sheets built in memory (tests, benchmarks, converters)."""
+    return compile_loaded(build_model(sheets, content_version(sheets), source, require_citations))
 
 
-def _finish(model: Model) -> Model:
-    compiled = compile_model(model)
-    object.__setattr__(model, "program", Program(model, compiled))
-    return model
+def compile_loaded(model: Model) -> CompiledModel:
+    """A model built by any reader, compiled and loaded into durable-rules."""
+    return CompiledModel(model, compile_model(model))
+
+
+def content_version(sheets: Sequence[Sheet]) -> str:
+    """The version of a workbook: a hash of what its cells hold, in the sheets the engine
+    reads, and nothing else. Saving the same content again, from Excel or LibreOffice, as
+    .xlsx or .ods, with other styles, drop-downs, comments or helper sheets, gives the same
+    version; changing any cell the engine reads gives another."""
+    read = sorted((s for s in sheets if is_read_sheet(s)), key=lambda s: s.name.strip().lower())
+    canonical = [[s.name.strip().lower(), _rows(s)] for s in read]
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rows(sheet: Sheet) -> list[list[object]]:
+    """The sheet's rows without trailing empty cells and rows, as readers differ there."""
+    rows = [[_canonical(v) for v in row] for row in sheet.rows]
+    for row in rows:
+        while row and row[-1] is None:
+            row.pop()
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def _canonical(value: RawValue) -> object:
+    """One spelling per value: 38.0 and 38 are the same number (readers differ on which
+    they give), a date is its ISO text, and a boolean is never a number."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        value = value.date()
+    if isinstance(value, dt.date | dt.time):
+        return ["date", value.isoformat()]
+    return value

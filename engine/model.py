@@ -7,15 +7,12 @@ Frozen dataclasses and tuples only; no pandas types pass the loader. Every eleme
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.conditions import Condition, Value
 from engine.errors import Location
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.evaluator import Program
 
 
 class Kind(StrEnum):
@@ -135,6 +132,40 @@ class Vignette:
     location: Location | None = None
 
 
+class Role(StrEnum):
+    """What a Safety-sheet column does in a property: the case it is about, or what must
+    then hold."""
+
+    WHEN = "When"
+    THEN = "Then"
+
+
+@dataclass(frozen=True)
+class PropertyCell:
+    """One non-empty cell of a property: a unary test on an input or an output."""
+
+    name: str
+    role: Role
+    text: str
+    condition: Condition
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class SafetyProperty:
+    """One row of the Safety sheet: for every case the Inputs sheet allows, if every
+    ``when`` cell holds, every ``then`` cell must hold."""
+
+    property_id: str
+    row: int
+    when: tuple[PropertyCell, ...]
+    then: tuple[PropertyCell, ...]
+    severity: str = "error"  # "error" or "warning"
+    citation: str = ""
+    note: str = ""
+    location: Location | None = None
+
+
 @dataclass(frozen=True)
 class About:
     table_id: str
@@ -197,7 +228,8 @@ class Decision:
 
 @dataclass(frozen=True, eq=False)
 class Model:
-    """A loaded, checked and compiled workbook. ``tables`` are in evaluation order."""
+    """A loaded and checked workbook, as plain data. ``tables`` are in evaluation order.
+    :func:`engine.load` returns it compiled (:class:`engine.evaluator.CompiledModel`)."""
 
     about: About
     inputs: tuple[InputDef, ...]
@@ -205,7 +237,7 @@ class Model:
     vignettes: tuple[Vignette, ...]
     version: str
     source: str = ""
-    program: Program | None = field(default=None, repr=False, compare=False)
+    properties: tuple[SafetyProperty, ...] = ()
 
     def input(self, name: str) -> InputDef | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -215,14 +247,3 @@ class Model:
 
     def output(self, name: str) -> OutputDef | None:
         return next((o for t in self.tables for o in t.outputs if o.name == name), None)
-
-    def evaluate(self, facts: Mapping[str, Any]) -> Decision:
-        """Check ``facts`` against the Inputs sheet, then run every table through durable-rules.
-        Raises :class:`~engine.errors.FactError` or :class:`~engine.errors.HitPolicyViolation`.
-        Safe to call from several threads at once."""
-        if self.program is None:
-            from engine.evaluator import Program
-
-            object.__setattr__(self, "program", Program(self))
-        assert self.program is not None
-        return self.program.evaluate(facts)

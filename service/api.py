@@ -100,7 +100,7 @@ def evaluate(table_id: str) -> Response:
     decision = loaded.model.evaluate(facts)  # FactError 422, HitPolicyViolation 409
     answer = _answer(loaded, decision)
     _audit([_row(loaded, facts, answer, None)])
-    state().metrics.observe_decision(loaded.model, decision.outputs)
+    state().metrics.observe_decision(loaded.model.model, decision.outputs)
     g.table_id = loaded.table_id
     return _send(_head(loaded) + answer)
 
@@ -128,7 +128,7 @@ def evaluate_batch(table_id: str) -> Response:
         decisions.append(decision)
     _audit(rows)
     for decision in decisions:
-        state().metrics.observe_decision(loaded.model, decision.outputs)
+        state().metrics.observe_decision(loaded.model.model, decision.outputs)
     g.table_id = loaded.table_id
     return _send(_head(loaded) + [("results", "[" + ",".join(results) + "]")])
 
@@ -169,7 +169,7 @@ def describe_table(table_id: str) -> Response:
     """One table: its inputs as JSON Schema, its outputs and its About sheet."""
     slot = _slot(table_id)
     loaded = slot.current
-    model = loaded.model
+    model = loaded.model.model
     return jsonify(
         **_summary(slot),
         about=schema.about(model),

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TriageError, WorkbookError
+from engine.evaluator import CompiledModel
 from engine.loader import load
-from engine.model import Model
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class GateResult:
     a location (sheet, cell) where known and a fix."""
 
     path: str
-    model: Model | None = None
+    model: CompiledModel | None = None
     problems: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
     @property
@@ -60,7 +60,7 @@ def _problem(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _validator_errors(model: Model) -> list[dict[str, Any]] | None:
+def _validator_errors(model: CompiledModel) -> list[dict[str, Any]] | None:
     """The validator's errors and failing vignettes, or None when there is no validator."""
     try:
         from engine.validation import Severity, validate_model
@@ -81,7 +81,7 @@ def _validator_errors(model: Model) -> list[dict[str, Any]] | None:
     return problems
 
 
-def _vignette_failures(model: Model) -> list[dict[str, Any]]:
+def _vignette_failures(model: CompiledModel) -> list[dict[str, Any]]:
     """Every vignette run through the model; each output the reviewer expects compared."""
     problems: list[dict[str, Any]] = []
     for vignette in model.vignettes:

@@ -141,7 +141,7 @@ def _components(snapshot: Snapshot, max_batch: int, max_facts: int) -> dict[str,
         schemas.update(_evaluation_schemas(suffix, facts, outputs, max_batch))
     for table_id, slot in sorted(snapshot.slots.items()):
         schemas[f"Facts_{table_id}"] = dict(slot.current.input_schema)
-        schemas[f"Outputs_{table_id}"] = schema.outputs_schema(slot.current.model)
+        schemas[f"Outputs_{table_id}"] = schema.outputs_schema(slot.current.model.model)
     return schemas
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from engine.model import Model
+from engine.evaluator import CompiledModel
 from service import gate, schema
 from service.explain import Explainer
 
@@ -49,7 +49,7 @@ class Signature:
 class LoadedTable:
     """One loaded, gated version of a table, with what requests need precomputed."""
 
-    model: Model
+    model: CompiledModel
     source: str
     signature: Signature
     loaded_at: dt.datetime
@@ -221,8 +221,8 @@ class Registry:
             self._publish(replace(snap, files=_with(snap.files, source, status)))
             self._report(status)
             return status
-        loaded = LoadedTable(model, source, signature, now(), Explainer(model),
-                             MappingProxyType(schema.input_schema(model)))
+        loaded = LoadedTable(model, source, signature, now(), Explainer(model.model),
+                             MappingProxyType(schema.input_schema(model.model)))
         slots = dict(snap.slots)
         old_id = snap.owners.get(source)
         if old_id is not None and old_id != table_id:

@@ -17,12 +17,11 @@ from tests.sheets import range_table  # noqa: E402
 def main() -> None:
     n_rules, policy, *xs = sys.argv[1:]
     model = load_sheets(range_table(int(n_rules), policy))
-    assert model.program is not None
     for x in xs:
         decision = model.evaluate({"x": int(x)})
         print(
             json.dumps(
-                {"x": int(x), "out": decision.outputs["t"], "clean": model.program.is_clean()}
+                {"x": int(x), "out": decision.outputs["t"], "clean": model.is_clean()}
             )
         )
 

@@ -158,8 +158,7 @@ def test_no_message_can_overflow_durable_rules(
         ),
     ]
     model = load_sheets(sheets)
-    assert model.program is not None
-    runner = model.program.runners["t"]
+    runner = model.runners["t"]
     definitions = runner.compiled.definitions()
     networks = [alpha_network(d) for d in definitions]
     assert all(widest_node(n) < DURABLE_BUCKET for n in networks)
@@ -173,13 +172,12 @@ def test_no_message_can_overflow_durable_rules(
                 assert all(isinstance(v, int) for k, v in message.items() if k not in ("sid", "id"))
                 assert peak_stack(network, message) <= DURABLE_STACK
         model.evaluate(fact)
-        assert model.program.is_clean()
+        assert model.is_clean()
 
 
 def test_worst_case_tables_stay_under_the_stack_limit() -> None:
     model = load_sheets(range_table(600))
-    assert model.program is not None
-    runner = model.program.runners["t"]
+    runner = model.runners["t"]
     definitions = runner.compiled.definitions()
     assert len(definitions) > 1
     for definition, messages in zip(definitions, runner.messages({"x": 10_000}), strict=True):
@@ -199,8 +197,7 @@ def test_property_names_have_distinct_durable_hashes() -> None:
             table_sheet("t", "FIRST", [n for n, *_ in inputs], ["out"], rules),
         ]
     )
-    assert model.program is not None
-    fields = model.program.runners["t"].compiled.fields
+    fields = model.runners["t"].compiled.fields
     props = [p for f in fields for p in (f.prop, f.null_prop) if p] + list(RESERVED)
     assert len({fnv1a_32(p) for p in props}) == len(props)
     assert model.evaluate({}).outputs["t"] == "x"

@@ -88,12 +88,11 @@ def check(model: Model, spec: ModelSpec, facts: dict[str, Any]) -> str:
     expected = evaluate_all(spec, facts)
     note(f"reference: outputs={expected.outputs!r} violations={expected.violations!r}")
     note(f"reference matches: {matched_ids(spec, facts)!r}")
-    assert model.program is not None
     try:
         decision = model.evaluate(facts)
     except HitPolicyViolation as exc:
         note(f"engine: HitPolicyViolation {exc}")
-        assert model.program.is_clean(), "durable-rules session not clean after a violation"
+        assert model.is_clean(), "durable-rules session not clean after a violation"
         # any table whose upstream evaluated may be the first to fail, whatever the order
         assert exc.table in expected.violations, (
             f"engine: {exc}; reference violations: {expected.violations}, "
@@ -103,7 +102,7 @@ def check(model: Model, spec: ModelSpec, facts: dict[str, Any]) -> str:
         return "violation"
     note(f"engine: outputs={dict(decision.outputs)!r} "
          f"fired={[(f.table, f.rule_id) for f in decision.fired]!r}")
-    assert model.program.is_clean(), "durable-rules session not clean after an evaluation"
+    assert model.is_clean(), "durable-rules session not clean after an evaluation"
     assert not expected.violations, (
         f"reference finds violations {expected.violations}, engine returned {decision.outputs}")
     assert set(decision.outputs) == set(expected.outputs)
@@ -114,7 +113,7 @@ def check(model: Model, spec: ModelSpec, facts: dict[str, Any]) -> str:
 
 
 def collect() -> None:
-    """Free dropped models' rulesets now (a model and its program form a cycle), rather than
+    """Free dropped models' rulesets now (their runners may sit in reference cycles), rather than
     at some later collection in the middle of building the next model."""
     gc.collect()
 
@@ -175,7 +174,7 @@ def test_fact_errors_name_every_bad_field(generated: Generated, data: st.DataObj
         model.evaluate(facts)
     fields = {p.field for p in caught.value.problems}
     assert fields == expected, f"engine names {sorted(fields)}: {caught.value}"
-    assert model.program is not None and model.program.is_clean()
+    assert model.is_clean()
     del model
     collect()
 
@@ -242,9 +241,8 @@ def assert_case(spec: ModelSpec, facts: dict[str, Any], expected: dict[str, Any]
         assert same_result(reference[name], value), (
             f"reference {name}={reference[name]!r}, hand-computed {value!r}")
     model = build(spec)
-    assert model.program is not None
     decision = model.evaluate(facts)
-    assert model.program.is_clean()
+    assert model.is_clean()
     for name, value in expected.items():
         assert same_result(decision.outputs[name], value), (
             f"engine {name}={decision.outputs[name]!r}, expected {value!r}")
@@ -546,7 +544,7 @@ def test_unique_violation_names_every_matching_rule() -> None:
         model.evaluate({"x": 2})
     assert caught.value.rule_ids == ("U1", "U3")
     assert evaluate_all(spec, {"x": 2}).violations == {"t": ("U1", "U3")}
-    assert model.program is not None and model.program.is_clean()
+    assert model.is_clean()
 
 
 def test_any_agreement_and_disagreement() -> None:
@@ -608,4 +606,4 @@ def test_fact_errors(facts: dict[str, Any], bad: set[str]) -> None:
     with pytest.raises(FactError) as caught:
         model.evaluate(facts)
     assert {p.field for p in caught.value.problems} == bad, str(caught.value)
-    assert model.program is not None and model.program.is_clean()
+    assert model.is_clean()

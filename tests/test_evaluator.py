@@ -62,11 +62,10 @@ def test_chained_evaluation_reports_fired_rules_with_values() -> None:
 
 def test_facts_matching_nothing_leave_the_sessions_clean() -> None:
     model = triage_model()
-    assert model.program is not None
     for _ in range(2_000):  # alternating: durable-rules crashed on sessions like these
         assert model.evaluate({"age": 10, "kind": "c", "level": 9}).outputs["flags"] == []
         assert model.evaluate({"age": 70, "kind": "c", "level": 1}).outputs["flags"] == ["old"]
-    assert model.program.is_clean()
+    assert model.is_clean()
 
 
 def test_no_background_threads_are_started() -> None:
@@ -78,7 +77,6 @@ def test_no_background_threads_are_started() -> None:
 
 def test_concurrent_evaluations_give_the_sequential_answers() -> None:
     model = load_sheets(range_table(700, "COLLECT"))
-    assert model.program is not None
     xs = [(i * 37) % 760 - 30 for i in range(400)]
     expected = {x: model.evaluate({"x": x}).outputs["t"] for x in set(xs)}
 
@@ -87,7 +85,7 @@ def test_concurrent_evaluations_give_the_sequential_answers() -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(run, xs * 3))
-    assert model.program.is_clean()
+    assert model.is_clean()
 
 
 def test_a_durable_rules_failure_is_translated_and_the_table_recovers(
@@ -104,7 +102,7 @@ def test_a_durable_rules_failure_is_translated_and_the_table_recovers(
         model.evaluate({"age": 70, "kind": "a"})
     monkeypatch.setattr(durable_rules_engine, "assert_facts", real)
     assert model.evaluate({"age": 70, "kind": "a"}).outputs["disposition"] == "HIGH"
-    assert model.program is not None and model.program.is_clean()
+    assert model.is_clean()
 
 
 def test_unique_violation_names_every_matching_rule() -> None:
@@ -121,9 +119,8 @@ def test_rulesets_are_freed_with_their_model() -> None:
     import gc
 
     model = triage_model()
-    assert model.program is not None
     model.evaluate({"age": 70, "kind": "a"})
-    handles = [h for r in model.program.runners.values() for h in r._handles]
+    handles = [h for r in model.runners.values() for h in r._handles]
     for handle in handles:
         durable_rules_engine.get_facts(handle, "0")  # alive: no error
     del model
@@ -148,8 +145,7 @@ def test_a_model_collected_while_another_loads_neither_hangs_nor_leaks(
         return real(name, definition)
 
     dead = triage_model()
-    assert dead.program is not None
-    handles = [h for r in dead.program.runners.values() for h in r._handles]
+    handles = [h for r in dead.runners.values() for h in r._handles]
     cycle: list[object] = [dead]
     cycle.append(cycle)  # only the collector can free it now
     del dead, cycle

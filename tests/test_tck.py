@@ -195,7 +195,7 @@ def run(test: TckTest, model: engine.Model | TriageError | None = None) -> list[
     except (HitPolicyViolation, FactError) as exc:
         outputs, error = None, exc
     failures = []
-    if model.program is not None and not model.program.is_clean():
+    if not model.is_clean():
         failures.append("durable-rules sessions were left holding facts")
     for node in test.results:
         if node.error:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import TriageError, UnreadableFile, WorkbookError
+from engine.evaluator import CompiledModel
 from engine.loader import load, load_sheets
-from engine.model import Model
 from engine.validation.codes import finding
 from engine.validation.findings import Finding, Report
 from engine.validation.layout import layout_findings
@@ -89,18 +89,20 @@ def _wait() -> Finding:
     )
 
 
-def validate_model(model: Model, *, vignettes: bool = True, max_nodes: int = MAX_NODES) -> Report:
+def validate_model(
+    model: CompiledModel, *, vignettes: bool = True, max_nodes: int = MAX_NODES
+) -> Report:
     """The deeper checks on a model already loaded (from a workbook, DMN or sheets)."""
     return _analyse(model, Report(model.source), (), vignettes, max_nodes)
 
 
 def _analyse(
-    model: Model, report: Report, sheets: tuple[Sheet, ...], vignettes: bool, max_nodes: int
+    model: CompiledModel, report: Report, sheets: tuple[Sheet, ...], vignettes: bool, max_nodes: int
 ) -> Report:
     report.analysed = True
     if not report.sheets:
         report.sheets = tuple(dict.fromkeys(t.sheet for t in model.tables))
-    report.findings.extend(check_model(model, max_nodes))
+    report.findings.extend(check_model(model.model, max_nodes))
     if vignettes:
         results, found = run_vignettes(model, _tests_columns(sheets))
         report.vignettes.extend(results)

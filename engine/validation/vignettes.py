@@ -1,4 +1,4 @@
-"""Every row of the Tests sheet run through durable-rules (``Model.evaluate``), exactly as a
+"""Every row of the Tests sheet run through durable-rules (``CompiledModel.evaluate``), exactly as a
 request would be, and compared with the outputs the reviewer wrote down."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Any
 
 from engine.conditions import format_value
 from engine.errors import TriageError
+from engine.evaluator import CompiledModel
 from engine.model import Decision, Model, Vignette
 from engine.validation.codes import finding
 from engine.validation.findings import Finding, VignetteResult
 
 
 def run_vignettes(
-    model: Model, columns: Mapping[str, str] | None = None
+    model: CompiledModel, columns: Mapping[str, str] | None = None
 ) -> tuple[list[VignetteResult], list[Finding]]:
     """``columns``: the Tests sheet's column letter of each output, to point at the cell of
     an unexpected result (without it, findings point at the vignette's id cell)."""
@@ -38,7 +39,7 @@ def run_vignettes(
 
 
 def _run(
-    model: Model, vignette: Vignette, columns: Mapping[str, str]
+    model: CompiledModel, vignette: Vignette, columns: Mapping[str, str]
 ) -> tuple[VignetteResult, list[Finding]]:
     where = vignette.location
     sheet = where.sheet if where else None
@@ -77,7 +78,7 @@ def _run(
     return VignetteResult(vignette.vignette_id, vignette.row, not findings, message), findings
 
 
-def outputs_by_name(model: Model, decision: Decision) -> dict[str, Any]:
+def outputs_by_name(model: Model | CompiledModel, decision: Decision) -> dict[str, Any]:
     """Each output's value, whatever shape its table returns (a value, a dict of several
     outputs, a list of values or of dicts)."""
     values: dict[str, Any] = {}
