@@ -304,3 +304,79 @@ def serve(
         run(tables_dir, host, port, workers, threads, database_url, log_level)
     except ValueError as exc:  # a setting the service refuses (service.config.ConfigError)
         raise TriageCLIError(str(exc), 2) from exc
+
+
+# --- impact of a change: diff, replay, coverage (bodies in engine/impact/commands.py) --------
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default="standard output", help="Write the report to this file.")
+@click.option("--database-url", envvar="TRIAGE_DATABASE_URL", default=None,
+              help="Database of the version store, to name OLD or NEW by stored version id.")
+@click.option("--table", "table", default=None, help="Table id of a stored version.")
+def diff(old: str, new: str, fmt: str, output: str, database_url: str | None,
+         table: str | None) -> None:
+    """What changed from OLD to NEW (workbook files or stored version ids): rules added,
+    removed and changed, and every region of cases answered differently, down-triage first.
+
+    Exit code 0 when every case gets the same answer, 1 when behaviour differs, 2 when an
+    input cannot be read."""
+    from engine.impact.commands import run_diff
+
+    sys.exit(run_diff(old, new, fmt, output, database_url, table))
+
+
+@main.command()
+@click.argument("candidate", type=click.Path(dir_okay=False))
+@click.option("--database-url", envvar="TRIAGE_DATABASE_URL", required=True,
+              help="SQLAlchemy URL of the audit database (opened read-only).")
+@click.option("--table", "table", default=None,
+              help="Table id in the audit trail. Default: the candidate's.")
+@click.option("--since", default=None, help="First evaluation time (ISO 8601, UTC).")
+@click.option("--until", default=None, help="Evaluations before this time (ISO 8601, UTC).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]),
+              default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default="standard output", help="Write the report to this file.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes. Default: one per core.")
+@click.option("--output-name", default=None,
+              help="Output to count transitions of. Default: the last ordered output.")
+def replay(candidate: str, database_url: str, table: str | None, since: str | None,
+           until: str | None, fmt: str, output: str, workers: int | None,
+           output_name: str | None) -> None:
+    """Re-evaluate the audited cases against CANDIDATE and report what would change:
+    transitions, down-triaged cases with their request ids, rules firing for the first time
+    or no longer, and cases the candidate refuses. Never writes to the database.
+
+    Exit code 0 when every case gets the same answer, 1 when some do not, 2 for bad input."""
+    from engine.impact.commands import run_replay
+
+    sys.exit(run_replay(candidate, database_url, table, since, until, fmt, output, workers,
+                        output_name))
+
+
+@main.command()
+@click.option("--database-url", envvar="TRIAGE_DATABASE_URL", required=True,
+              help="SQLAlchemy URL of the audit database (opened read-only).")
+@click.option("--table", "table", default=None, help="Only this table id.")
+@click.option("--since", default=None, help="First evaluation time (ISO 8601, UTC).")
+@click.option("--until", default=None, help="Evaluations before this time (ISO 8601, UTC).")
+@click.option("--workbook", "workbooks", multiple=True, type=click.Path(dir_okay=False),
+              help="A workbook whose rules to list (matched to audited versions by content).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default="standard output")
+def coverage(database_url: str, table: str | None, since: str | None, until: str | None,
+             workbooks: tuple[str, ...], fmt: str, output: str) -> None:
+    """How often each rule fired in production, per version, and the rules that never
+    fired."""
+    from engine.impact.commands import run_coverage
+
+    sys.exit(run_coverage(database_url, table, since, until, workbooks, fmt, output))

@@ -283,6 +283,14 @@ class CompiledModel:
             fired.extend(_describe(table, r, tested[r.index], values) for r in outcome.fired)
         return Decision(self.model.version, outputs, tuple(fired))
 
+    def evaluate_frame(self, cases: Any, fired: bool = False, unknown: str = "ignore") -> Any:
+        """Evaluate every row of a pandas DataFrame of cases into a DataFrame of outputs and
+        an ``error`` column; one bad row never fails the frame. See
+        :func:`engine.impact.frame.evaluate_frame`."""
+        from engine.impact.frame import evaluate_frame  # pandas only when asked for
+
+        return evaluate_frame(self, cases, fired, unknown)
+
     def describe(self, table: Table) -> dict[str, Any]:
         """The durable-rules rulesets of ``table``, in readable form (``triage compile``)."""
         return self.runners[table.name].compiled.describe(table)

@@ -1,0 +1,286 @@
+"""``triage replay``: the audited cases re-evaluated against a candidate workbook.
+
+The main process streams the audit trail (:mod:`.auditdb`) in batches and hands each batch
+to a pool of worker processes, one per core by default; each worker loads the candidate once
+(from its bytes), evaluates the batch with :func:`engine.impact.frame.evaluate_frame` and
+sends back only counts and the cases worth listing. At most two batches per worker are in
+flight, so memory stays flat however many cases there are. Processes rather than threads:
+durable-rules' C core is not thread-safe and its rulesets cannot be shared between
+processes, so each worker owns its own, as the service's workers do.
+
+Nothing is written to the audit database (:mod:`.auditdb` opens it read-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engine.evaluator import CompiledModel
+from engine.impact.auditdb import AuditedCase, AuditSource
+from engine.impact.diff import direction, ordered_outputs
+from engine.impact.semantic import freeze
+from engine.model import OutputDef
+
+MAX_LISTED_REFUSALS = 20  # request ids kept per distinct refusal message
+
+
+class CorruptAuditRow(Exception):
+    """A stored row whose facts or outputs no longer parse."""
+
+
+@dataclass
+class Outcome:
+    """What one batch, or the whole replay, found."""
+
+    cases: int = 0
+    changed: int = 0  # cases for which some output the candidate shares differs
+    matrix: Counter[tuple[str, str]] = field(default_factory=Counter)
+    down: list[dict[str, Any]] = field(default_factory=list)
+    up: int = 0
+    refused: dict[str, list[Any]] = field(default_factory=dict)  # message -> [count, ids]
+    fired: Counter[str] = field(default_factory=Counter)  # "table/rule_id" -> times
+    listed: list[dict[str, Any]] = field(default_factory=list)  # changed cases (csv)
+    corrupt: str = ""
+
+    def add(self, other: Outcome) -> None:
+        self.cases += other.cases
+        self.changed += other.changed
+        self.matrix.update(other.matrix)
+        self.down.extend(other.down)
+        self.up += other.up
+        for message, (count, ids) in other.refused.items():
+            mine = self.refused.setdefault(message, [0, []])
+            mine[0] += count
+            mine[1].extend(ids[: MAX_LISTED_REFUSALS - len(mine[1])])
+        self.fired.update(other.fired)
+        if not self.corrupt:
+            self.corrupt = other.corrupt
+
+    @property
+    def refused_count(self) -> int:
+        return sum(count for count, _ in self.refused.values())
+
+
+class Replayer:
+    """Compares a batch of audited cases with what ``model`` answers now."""
+
+    def __init__(self, model: CompiledModel, output: str | None, list_changed: bool) -> None:
+        self.model = model
+        ordered = ordered_outputs(model.model)
+        chosen = output or (ordered[-1].name if ordered else model.tables[-1].outputs[0].name)
+        self.output: OutputDef | None = model.output(chosen)
+        if self.output is None:
+            raise ValueError(f"the candidate has no output '{chosen}'")
+        self.ordered = self.output if self.output in ordered else None
+        self.list_changed = list_changed
+        self.outputs = [(t.name, o.name, len(t.outputs) == 1, t.returns_list)
+                        for t in model.tables for o in t.outputs]
+
+    def run(self, batch: Sequence[AuditedCase]) -> Outcome:
+        import pandas as pd
+
+        found = Outcome(cases=len(batch))
+        facts: list[dict[str, Any]] = []
+        before: list[dict[str, Any]] = []
+        for case in batch:
+            try:
+                parsed, old = orjson.loads(case.facts), orjson.loads(case.outputs)
+            except orjson.JSONDecodeError:
+                parsed, old = None, None
+            if not isinstance(parsed, dict) or not isinstance(old, dict):
+                found.corrupt = (f"audit row {case.row_id} (request id {case.request_id}): "
+                                 "its stored facts or outputs no longer parse as a JSON object")
+                return found
+            facts.append(parsed)
+            before.append(self._by_output(old))
+        answers = self.model.evaluate_frame(pd.DataFrame.from_records(facts), fired=True,
+                                            unknown="refuse")
+        name = self.output.name  # type: ignore[union-attr]
+        for case, old, new in zip(batch, before, answers.to_dict("records"), strict=True):
+            error = new["error"]
+            if error is not None:
+                entry = found.refused.setdefault(error, [0, []])
+                entry[0] += 1
+                if len(entry[1]) < MAX_LISTED_REFUSALS:
+                    entry[1].append(case.request_id)
+                found.matrix[(_label(old.get(name)), "refused")] += 1
+                found.changed += 1
+                self._list(found, case, old, None, "refused", error)
+                continue
+            found.fired.update(new["fired"])
+            found.matrix[(_label(old.get(name)), _label(new[name]))] += 1
+            differs = any(freeze(old[n]) != freeze(new[n]) for n in old if n in new)
+            if not differs:
+                continue
+            found.changed += 1
+            kind = "changed"
+            if self.ordered is not None:
+                way = direction(self.ordered, old.get(name), new[name])
+                if way == "down":
+                    kind = "down-triage"
+                    found.down.append({
+                        "request_id": case.request_id,
+                        "evaluated_at": _iso(case.evaluated_at),
+                        "version": case.version,
+                        "old": old.get(name),
+                        "new": new[name],
+                    })
+                elif way == "up":
+                    kind = "up-triage"
+                    found.up += 1
+            self._list(found, case, old, new, kind, "")
+        return found
+
+    def _by_output(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """A stored answer (by table) as one value per output the candidate has; outputs of
+        tables the stored answer lacks are left out."""
+        flat: dict[str, Any] = {}
+        for table, output, alone, as_list in self.outputs:
+            if table not in stored:
+                continue
+            result = stored[table]
+            if alone:
+                flat[output] = result
+            elif as_list:
+                flat[output] = [r.get(output) if isinstance(r, dict) else None
+                                for r in result or []]
+            else:
+                flat[output] = result.get(output) if isinstance(result, dict) else None
+        return flat
+
+    def _list(self, found: Outcome, case: AuditedCase, old: dict[str, Any],
+              new: dict[str, Any] | None, kind: str, error: str) -> None:
+        if not self.list_changed:
+            return
+        name = self.output.name  # type: ignore[union-attr]
+        found.listed.append({
+            "request_id": case.request_id,
+            "evaluated_at": _iso(case.evaluated_at),
+            "version": case.version,
+            "class": kind,
+            f"old_{name}": old.get(name),
+            f"new_{name}": None if new is None else new.get(name),
+            "error": error or None,
+        })
+
+
+def _label(value: Any) -> str:
+    """A matrix row or column: the value, or for a list its first (most urgent) value."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value is None:
+        return "(none)"
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _iso(moment: Any) -> str:
+    if isinstance(moment, dt.datetime):
+        return moment.isoformat(timespec="microseconds") + "Z"
+    return str(moment)
+
+
+# --- worker processes ----------------------------------------------------------------------
+
+_WORKER: Replayer | None = None  # one per worker process, set by its initializer
+
+
+def _start_worker(content: bytes, suffix: str, output: str | None, list_changed: bool) -> None:
+    global _WORKER
+    _WORKER = Replayer(load_bytes(content, suffix), output, list_changed)
+
+
+def _work(batch: list[AuditedCase]) -> Outcome:
+    assert _WORKER is not None
+    return _WORKER.run(batch)
+
+
+def load_bytes(content: bytes, suffix: str, source: str = "") -> CompiledModel:
+    """A workbook from its bytes (as the version store and Spark ship it)."""
+    from engine.loader import load
+
+    with tempfile.TemporaryDirectory(prefix="triage-") as folder:
+        path = Path(folder) / f"workbook{suffix}"
+        path.write_bytes(content)
+        return load(path)
+
+
+@dataclass
+class ReplayRun:
+    candidate: CompiledModel
+    table_id: str
+    output: str
+    outcome: Outcome
+    old_fired: Counter[str]
+    seconds: float
+    workers: int
+
+
+def replay(
+    source: AuditSource,
+    candidate_path: str,
+    candidate: CompiledModel,
+    table_id: str,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    output: str | None = None,
+    workers: int | None = None,
+    batch: int = 2000,
+    progress: Callable[[int], None] | None = None,
+    on_listed: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> ReplayRun:
+    """Replay every audited case of ``table_id`` (between ``since`` and ``until``). Raises
+    :class:`CorruptAuditRow`, :class:`~engine.impact.auditdb.AuditSourceError`."""
+    import time
+
+    started = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    replayer = Replayer(candidate, output, on_listed is not None)
+    total = Outcome()
+    batches = source.cases(table_id, since, until, batch)
+    for found in _outcomes(batches, replayer, candidate_path, workers, output,
+                           on_listed is not None):
+        if found.corrupt:
+            raise CorruptAuditRow(found.corrupt)
+        total.add(found)
+        if on_listed is not None and found.listed:
+            on_listed(found.listed)
+        if progress is not None:
+            progress(found.cases)
+    old_fired: Counter[str] = Counter()
+    for _, _, table, rule, count in source.fired_counts(table_id, since, until):
+        old_fired[f"{table}/{rule}"] += count
+    name = replayer.output.name  # type: ignore[union-attr]
+    return ReplayRun(candidate, table_id, name, total, old_fired,
+                     time.perf_counter() - started, workers)
+
+
+def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: str,
+              workers: int, output: str | None, list_changed: bool) -> Iterator[Outcome]:
+    if workers <= 1:
+        for part in batches:
+            yield replayer.run(part)
+        return
+    import multiprocessing
+
+    content = Path(path).read_bytes()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited C state
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(content, Path(path).suffix, output, list_changed)
+                             ) as pool:
+        pending: list[Future[Outcome]] = []
+        for part in batches:
+            pending.append(pool.submit(_work, part))
+            if len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()

@@ -1,0 +1,394 @@
+"""The exact semantic diff: every case for which two versions of a workbook answer
+differently, as regions of the input space (:mod:`.space`).
+
+The walk cuts the shared input space into regions until, inside each, both versions are
+fully decided: every rule of every table either matches every case of the region or none
+(a rule on another table's output is tested on the value that table gives there), and each
+version either accepts every case of the region or refuses it. A decided region's answers
+come from :func:`engine.hitpolicy.resolve`, the one home of hit-policy semantics, table by
+table in evaluation order, so chained tables are followed exactly. Regions where the answers
+differ are kept and merged.
+
+What makes it fast on a large table with a few changed rows: a region is left as soon as
+every table of the two versions is the same there — the same table, and no rule that was
+added, removed or changed can match in the region (:class:`Changes`). The walk first cuts
+along the changed rules' own cells, so the only regions explored further are those where a
+changed rule matches, and what reaches them through chained tables.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.conditions import AnyOf, Condition, Equals, matches
+from engine.errors import HitPolicyViolation
+from engine.hitpolicy import HitPolicy, default_row, priority_key, resolve, row_key, value_key
+from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space
+from engine.model import Model, Table
+from engine.validation.cuts import Box, bits
+from engine.validation.partition import merge_all
+
+MAX_NODES = 400_000
+
+
+class DiffTooLarge(Exception):
+    """The walk needed more regions than allowed; the diff is not given rather than partial."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one version gives for every case of a region: its outputs by output name, or
+    no answer (``refused``: the facts are not acceptable; otherwise a hit-policy violation
+    named in ``reason``, of table ``violated``). ``outputs`` is None as well for a version
+    that accepts the cases where the other refuses them: there its answers are not needed,
+    and may vary."""
+
+    outputs: dict[str, Any] | None
+    reason: str = ""
+    refused: bool = False
+    violated: str = ""  # the table that gives no answer (a hit-policy violation)
+
+    @property
+    def answered(self) -> bool:
+        return self.outputs is not None
+
+    def key(self, shared: Sequence[str]) -> object:
+        if self.outputs is None:  # which rules overlap is detail: no answer is the behaviour
+            return ("none", self.refused, self.violated or self.reason)
+        return ("outputs", tuple(freeze(self.outputs.get(n)) for n in shared))
+
+
+ANSWERS_VARY = Answer(None, "answers vary")
+
+
+def freeze(value: Any) -> object:
+    """A hashable form with the engine's value equality (``true`` is not ``1``)."""
+    if isinstance(value, list | tuple):
+        return ("list", tuple(freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, freeze(v)) for k, v in value.items())))
+    return value_key(value)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A region (one mask per input; :attr:`JointSpace.dims`) where the versions answer
+    ``old`` and ``new``."""
+
+    box: Box
+    old: Answer
+    new: Answer
+
+
+@dataclass
+class TableChange:
+    """How one table of the old version relates to the table of the same name in the new:
+    ``same_shape`` when everything but the rules is equal (hit policy, columns, outputs and
+    their order, defaults) and the tables it reads are themselves the same; then the rules
+    outside the longest common run (``changed_old``, ``changed_new``, bitsets) are the only
+    ones that can make the two differ."""
+
+    name: str
+    same_shape: bool
+    changed_old: int
+    changed_new: int
+
+
+class Changes:
+    def __init__(self, old: Model, new: Model) -> None:
+        self.tables: dict[str, TableChange] = {}
+        producers_old = {o.name: t.name for t in old.tables for o in t.outputs}
+        producers_new = {o.name: t.name for t in new.tables for o in t.outputs}
+        for table in old.tables:
+            other = new.table(table.name)
+            if other is None:
+                continue
+            shaped = _shape(table) == _shape(other) and all(
+                producers_old.get(c.name) == producers_new.get(c.name)
+                and (
+                    producers_old.get(c.name) is None
+                    or self._same_shape(producers_old[c.name])
+                )
+                for c in table.inputs
+            )
+            changed_old, changed_new = _changed_rules(table, other)
+            self.tables[table.name] = TableChange(table.name, shaped, changed_old, changed_new)
+        shared_out = set(producers_old) & set(producers_new)
+        self.all_shaped = (
+            bool(self.tables)
+            and all(c.same_shape for c in self.tables.values())
+            and all(producers_old[n] in self.tables for n in shared_out)
+        )
+
+    def _same_shape(self, name: str) -> bool:
+        change = self.tables.get(name)
+        return change is not None and change.same_shape
+
+
+def _shape(table: Table) -> object:
+    outputs = tuple(
+        (o.name, o.kind, tuple(value_key(v) for v in o.allowed_values), o.has_default,
+         value_key(o.default))
+        for o in table.outputs
+    )
+    return (table.hit_policy, table.aggregation, tuple(c.name for c in table.inputs), outputs)
+
+
+def _rule_key(rule: Any) -> object:
+    return (tuple(c.condition for c in rule.cells), row_key(rule.outputs))
+
+
+def _changed_rules(old: Table, new: Table) -> tuple[int, int]:
+    """Rules outside the longest common runs of equal rules (same cells and outputs)."""
+    a = [_rule_key(r) for r in old.rules]
+    b = [_rule_key(r) for r in new.rules]
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)  # type: ignore[arg-type]
+    kept_a = kept_b = 0
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            kept_a |= 1 << (block.a + k)
+            kept_b |= 1 << (block.b + k)
+    return ((1 << len(a)) - 1) & ~kept_a, ((1 << len(b)) - 1) & ~kept_b
+
+
+@dataclass
+class SemanticDiff:
+    space: JointSpace
+    shared_outputs: list[str]
+    differences: list[Difference]
+    nodes: int
+
+
+def semantic_diff(old: Model, new: Model, max_nodes: int = MAX_NODES) -> SemanticDiff:
+    """Every region where ``old`` and ``new`` answer differently. Raises
+    :class:`DiffTooLarge` beyond ``max_nodes`` regions explored."""
+    space = joint_space(old, new)
+    shared = [
+        o.name for t in new.tables for o in t.outputs if old.output(o.name) is not None
+    ]
+    walker = _Walker(space, Changes(old, new), shared, max_nodes)
+    leaves = walker.run()
+    return SemanticDiff(space, shared, _merge(leaves, shared, len(space.dims)), walker.nodes)
+
+
+def _merge(leaves: list[Difference], shared: list[str], n_dims: int) -> list[Difference]:
+    groups: dict[tuple[object, object], list[Difference]] = {}
+    for leaf in leaves:
+        groups.setdefault((leaf.old.key(shared), leaf.new.key(shared)), []).append(leaf)
+    merged = []
+    for members in groups.values():
+        first = members[0]
+        for box in merge_all([m.box for m in members], n_dims):
+            merged.append(Difference(box, first.old, first.new))
+    return merged
+
+
+Split = tuple[int, int]  # (dimension, the atoms of one part)
+
+
+class _Walker:
+    def __init__(self, space: JointSpace, changes: Changes, shared: list[str],
+                 max_nodes: int) -> None:
+        self.space = space
+        self.changes = changes
+        self.shared = shared
+        self.max_nodes = max_nodes
+        self.nodes = 0
+        self.orders = {
+            id(side): {t.name: _order(t) for t in side.model.tables}
+            for side in (space.old, space.new)
+        }
+
+    def run(self) -> list[Difference]:
+        leaves: list[Difference] = []
+        stack: list[list[int]] = [[d.possible for d in self.space.dims]]
+        while stack:
+            region = stack.pop()
+            self.nodes += 1
+            if self.nodes > self.max_nodes:
+                raise DiffTooLarge(
+                    f"the versions differ in too many separate places to list exactly "
+                    f"(more than {self.max_nodes:,} regions explored)"
+                )
+            split = self._visit(region, leaves)
+            if split is not None:
+                d, part = split
+                rest = region[d] & ~part
+                assert part and rest, "a cut must leave two parts"
+                for mask in (rest, part):
+                    child = list(region)
+                    child[d] = mask
+                    stack.append(child)
+        return leaves
+
+    def _visit(self, region: list[int], leaves: list[Difference]) -> Split | None:
+        space = self.space
+        old_ok, new_ok = _acceptance(space.old, region), _acceptance(space.new, region)
+        for state in (old_ok, new_ok):
+            if isinstance(state, tuple):
+                return state
+        if not old_ok and not new_ok:
+            return None  # both refuse: no answer either way
+        if not old_ok or not new_ok:
+            refused = Answer(None, "refused", refused=True)
+            leaves.append(Difference(tuple(region), refused if not old_ok else ANSWERS_VARY,
+                                     refused if not new_ok else ANSWERS_VARY))
+            return None
+        live_old = _live(space.old, region)
+        live_new = _live(space.new, region)
+        same, split = self._same(region, live_old, live_new)
+        if same:
+            return None
+        if split is not None:
+            return split
+        old = self._evaluate(space.old, region, live_old)
+        if not isinstance(old, Answer):
+            return old
+        new = self._evaluate(space.new, region, live_new)
+        if not isinstance(new, Answer):
+            return new
+        if old.key(self.shared) != new.key(self.shared):
+            leaves.append(Difference(tuple(region), old, new))
+        return None
+
+    def _same(self, region: list[int], live_old: dict[str, int],
+              live_new: dict[str, int]) -> tuple[bool, Split | None]:
+        """Whether the versions are the same throughout ``region``; if not, a cut along a
+        changed rule that may match in part of it."""
+        changes = self.changes
+        can_differ = not changes.all_shaped
+        for name, change in changes.tables.items():
+            for side, live, changed in (
+                (self.space.old, live_old, change.changed_old),
+                (self.space.new, live_new, change.changed_new),
+            ):
+                reachable = live.get(name, 0) & changed
+                if not reachable:
+                    continue
+                can_differ = True
+                cells = side.tables[name]
+                for r in bits(reachable):
+                    split = _partial(cells, r, region)
+                    if split is not None:
+                        return False, split
+        return not can_differ, None
+
+    def _evaluate(self, side: SideSpace, region: list[int],
+                  live: dict[str, int]) -> Answer | Split:
+        values: dict[str, Any] = {}
+        for table in side.model.tables:
+            cells = side.tables[table.name]
+            matched = _matched(cells, table, region, live[table.name], values,
+                               self.orders[id(side)][table.name])
+            if not isinstance(matched, list):
+                return matched
+            try:
+                outcome = resolve(table, matched)
+            except HitPolicyViolation as violation:
+                return Answer(None, str(violation), violated=violation.table)
+            values.update(outcome.by_output)
+        return Answer(values)
+
+
+def _order(table: Table) -> list[int] | None:
+    """The order in which rules decide a single-hit table that stops at the first match
+    (FIRST: rule order; PRIORITY: priority order); None when every match counts."""
+    if table.hit_policy is HitPolicy.FIRST:
+        return list(range(len(table.rules)))
+    if table.hit_policy is HitPolicy.PRIORITY:
+        return sorted(range(len(table.rules)), key=lambda i: priority_key(table, table.rules[i]))
+    return None
+
+
+def _acceptance(side: SideSpace, region: Sequence[int]) -> bool | Split:
+    """True: the version accepts every case of the region; False: none; else a cut."""
+    split: Split | None = None
+    for d, mask in enumerate(region):
+        accepted = side.accepted[d] & mask
+        if not accepted:
+            return False
+        if accepted != mask and split is None:
+            split = (d, accepted)
+    return split if split is not None else True
+
+
+def _partial(cells: TableCells, r: int, region: Sequence[int]) -> Split | None:
+    for d, mask in cells.rules[r].inputs:
+        inside = region[d] & mask
+        if inside != region[d]:
+            return d, inside
+    return None
+
+
+def _live(side: SideSpace, region: Sequence[int]) -> dict[str, int]:
+    """Per table, the rules that may match some case of the region: their input cells meet
+    it, and each cell on another table's output accepts a value that table may give there."""
+    live: dict[str, int] = {}
+    possible: dict[str, _Possible] = {}
+    for table in side.model.tables:
+        cells = side.tables[table.name]
+        rules = cells.live_in(region)
+        for r in bits(rules):
+            if not all(_may_match(possible.get(n), c) for n, c in cells.rules[r].chained):
+                rules &= ~(1 << r)
+        live[table.name] = rules
+        possible.update(_possible_values(table, rules))
+    return live
+
+
+@dataclass(frozen=True)
+class _Possible:
+    """What an output may hold in a region: some of ``values`` (a list: any collection of
+    them); ``exact`` False when nothing is known (aggregates)."""
+
+    values: tuple[Any, ...]
+    is_list: bool
+    exact: bool = True
+
+
+def _possible_values(table: Table, rules: int) -> dict[str, _Possible]:
+    default = default_row(table)
+    found = {}
+    for k, out in enumerate(table.outputs):
+        if table.aggregation is not None:
+            found[out.name] = _Possible((), False, exact=False)
+            continue
+        values = [table.rules[r].outputs[k] for r in bits(rules)]
+        values.append(default[k] if default is not None else None)
+        found[out.name] = _Possible(tuple(values), table.returns_list)
+    return found
+
+
+def _may_match(possible: _Possible | None, condition: Condition) -> bool:
+    """Can a cell match a value the output may hold? True when not known."""
+    if possible is None or not possible.exact:
+        return True
+    if not possible.is_list:
+        return any(matches(condition, v) for v in possible.values)
+    if isinstance(condition, AnyOf) and all(isinstance(i, Equals) for i in condition.items):
+        return any(matches(condition, [v]) for v in possible.values)
+    return True
+
+
+def _matched(cells: TableCells, table: Table, region: Sequence[int], live: int,
+             values: dict[str, Any], order: list[int] | None) -> list[int] | Split:
+    """The rules matching every case of the region, in rule order, or a cut where a rule
+    that matters matches only part of it."""
+    matched = []
+    candidates: Iterator[int] = iter(order) if order is not None else iter(bits(live))
+    for r in candidates:
+        if not live >> r & 1:
+            continue
+        rule = cells.rules[r]
+        if not all(matches(c, values.get(n)) for n, c in rule.chained):
+            continue
+        split = _partial(cells, r, region)
+        if split is not None:
+            return split
+        matched.append(r)
+        if order is not None:
+            break  # the first match in this order decides
+    return sorted(matched)
