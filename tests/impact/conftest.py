@@ -1,0 +1,145 @@
+"""Fixtures for the impact tests: audit trails written by the service's own writer
+(:class:`service.audit.AuditLog`) from real evaluations of the bundled table, on SQLite and,
+when ``TRIAGE_TEST_DATABASE_URL`` names a PostgreSQL server, in a database of their own
+created for the session, with a role that may only read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+import engine
+from engine.evaluator import CompiledModel
+from engine.model import Kind
+from service.audit import AuditLog, AuditRow
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKBOOK = ROOT / "decision_tables" / "muscle_twitching.xlsx"
+TABLE = "muscle_twitching"
+PG_ENV = "TRIAGE_TEST_DATABASE_URL"
+START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def random_facts(model: CompiledModel, rng: random.Random) -> dict[str, Any]:
+    """A valid case: every required input, most optional ones."""
+    facts: dict[str, Any] = {}
+    for definition in model.inputs:
+        if not definition.required and rng.random() < 0.3:
+            continue
+        if definition.kind is Kind.BOOLEAN:
+            facts[definition.name] = rng.random() < 0.3
+        elif definition.kind is Kind.ENUM:
+            facts[definition.name] = rng.choice(definition.allowed_values)
+        else:
+            low, high = _bounds(definition.value_range)
+            if definition.kind is Kind.INTEGER:
+                facts[definition.name] = rng.randint(int(low), int(high))
+            else:
+                facts[definition.name] = round(rng.uniform(low, high), 1)
+    return facts
+
+
+def _bounds(value_range: Any) -> tuple[float, float]:
+    text = str(value_range) if value_range is not None else ""
+    if text.startswith("[") and ".." in text:
+        low, high = text[1:-1].split("..")
+        return float(low), float(high)
+    if text.startswith(">="):
+        low = float(text[2:])
+        return low, low + 60
+    return 0.0, 100.0
+
+
+def fill(url: str, model: CompiledModel, count: int, seed: int = 7,
+         table_id: str = TABLE) -> list[AuditRow]:
+    """``count`` evaluations of ``model`` stored as the service stores them, a minute apart."""
+    rng = random.Random(seed)
+    log = AuditLog(url)
+    log.create_schema()
+    rows = []
+    for n in range(count):
+        facts = random_facts(model, rng)
+        decision = model.evaluate(facts)
+        rows.append(AuditRow(
+            request_id=f"req-{seed}-{n:06d}", evaluated_at=START + dt.timedelta(minutes=n),
+            table_id=table_id, version=model.version, facts=json.dumps(facts),
+            outputs=json.dumps(dict(decision.outputs)),
+            fired=json.dumps([f.as_dict() for f in decision.fired]),
+        ))
+    for start in range(0, len(rows), 500):
+        log.record(rows[start:start + 500])
+    log.dispose()
+    return rows
+
+
+def edited_copy(tmp_path: Path, name: str, edits: dict[tuple[str, str], Any]) -> Path:
+    """A copy of the bundled workbook with cells changed, saved as Excel would."""
+    path = tmp_path / name
+    shutil.copy(WORKBOOK, path)
+    book = openpyxl.load_workbook(path)
+    for (sheet, cell), value in edits.items():
+        book[sheet][cell] = value
+    book.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled() -> CompiledModel:
+    return engine.load(WORKBOOK)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[sa.URL]:
+    """An empty database of this session's own, dropped at the end."""
+    url = os.environ.get(PG_ENV)
+    if not url or not url.startswith("postgresql"):
+        pytest.skip(f"{PG_ENV} does not name a PostgreSQL database: the PostgreSQL replay "
+                    "tests need one")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"impact_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"cannot reach PostgreSQL at {PG_ENV}: {error.orig}")
+    try:
+        yield sa.make_url(url).set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                {"d": name})
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def reader_role(postgres_server: sa.URL) -> Iterator[str]:
+    """A role that may connect and SELECT, and nothing else."""
+    role = f"impact_reader_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with owner.connect() as connection:
+        connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(sa.text(
+            f'GRANT CONNECT ON DATABASE "{postgres_server.database}" TO "{role}"'))
+        connection.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        connection.execute(sa.text(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO "{role}"'))
+    try:
+        yield role
+    finally:
+        with owner.connect() as connection:
+            connection.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            connection.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        owner.dispose()
