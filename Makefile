@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[spark]' || echo "pyspark could not be installed: the Spark tests will be skipped"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

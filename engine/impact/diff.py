@@ -224,7 +224,8 @@ def _checked(model: CompiledModel, facts: dict[str, Any], predicted: Answer,
         if predicted.outputs is None:
             agrees = predicted is ANSWERS_VARY
         else:
-            agrees = all(freeze(predicted.outputs.get(n)) == freeze(got[n]) for n in shared)
+            agrees = all(freeze(v) == freeze(got.get(n)) for n, v in predicted.outputs.items()
+                         if n in shared)
     if not agrees:
         raise EngineFailure(
             f"the semantic diff predicted {predicted} for the {which} version on {facts}, "

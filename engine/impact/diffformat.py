@@ -31,10 +31,13 @@ def show(value: Any) -> str:
     return format_value(value)
 
 
-def _outputs(outputs: dict[str, Any] | str, names: list[str]) -> str:
+def _outputs(outputs: dict[str, Any] | str, names: list[str], width: int = 0) -> str:
     if isinstance(outputs, str):
         return f"no answer ({outputs})"
-    return ", ".join(f"{n} {show(outputs.get(n))}" for n in names)
+    shown = [(n, show(outputs.get(n))) for n in names]
+    if width:  # long texts (advice) cut short in the text report; JSON and HTML keep them
+        shown = [(n, v if len(v) <= width else v[: width - 1] + "…") for n, v in shown]
+    return ", ".join(f"{n} {v}" for n, v in shown)
 
 
 def _facts(facts: dict[str, Any]) -> str:
@@ -85,8 +88,9 @@ def _region_lines(number: int, region: Region) -> list[str]:
     arrows = ", ".join(f"{n} {d}" for n, d in region.directions.items() if d != "same")
     return [
         f"  {number}. when {region.description}",
-        f"     old: {_outputs(region.example_old, names)}",
-        f"     new: {_outputs(region.example_new, names)}" + (f"   [{arrows}]" if arrows else ""),
+        f"     old: {_outputs(region.example_old, names, 90)}",
+        f"     new: {_outputs(region.example_new, names, 90)}"
+        + (f"   [{arrows}]" if arrows else ""),
         f"     for example: {_facts(region.example)}",
     ]
 

@@ -19,14 +19,14 @@ changed rule matches, and what reaches them through chained tables.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.conditions import AnyOf, Condition, Equals, matches
 from engine.errors import HitPolicyViolation
 from engine.hitpolicy import HitPolicy, default_row, priority_key, resolve, row_key, value_key
-from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space
+from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space, union_over
 from engine.model import Model, Table
 from engine.validation.cuts import Box, bits
 from engine.validation.partition import merge_all
@@ -40,7 +40,8 @@ class DiffTooLarge(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """What one version gives for every case of a region: its outputs by output name, or
+    """What one version gives for every case of a region: its outputs by output name (those
+    of the tables that may differ there: the others are the same in both versions), or
     no answer (``refused``: the facts are not acceptable; otherwise a hit-policy violation
     named in ``reason``, of table ``violated``). ``outputs`` is None as well for a version
     that accepts the cases where the other refuses them: there its answers are not needed,
@@ -98,11 +99,13 @@ class TableChange:
 
 
 class Changes:
-    def __init__(self, old: Model, new: Model) -> None:
+    """Which tables can make the versions differ, and how (see :class:`TableChange`)."""
+
+    def __init__(self, old: Model, new: Model, space: JointSpace) -> None:
         self.tables: dict[str, TableChange] = {}
         producers_old = {o.name: t.name for t in old.tables for o in t.outputs}
         producers_new = {o.name: t.name for t in new.tables for o in t.outputs}
-        for table in old.tables:
+        for table in old.tables:  # in evaluation order: producers first
             other = new.table(table.name)
             if other is None:
                 continue
@@ -116,16 +119,55 @@ class Changes:
             )
             changed_old, changed_new = _changed_rules(table, other)
             self.tables[table.name] = TableChange(table.name, shaped, changed_old, changed_new)
-        shared_out = set(producers_old) & set(producers_new)
-        self.all_shaped = (
-            bool(self.tables)
-            and all(c.same_shape for c in self.tables.values())
-            and all(producers_old[n] in self.tables for n in shared_out)
-        )
+        # tables that may give no answer (UNIQUE, ANY): checked wherever anything is evaluated
+        self.may_violate = {
+            t.name for side in (space.old, space.new) for t in side.model.tables
+            if _may_violate(t, side.tables[t.name])
+        }
+        one_sided = {t.name for t in old.tables if new.table(t.name) is None} ^ {
+            t.name for t in new.tables if old.table(t.name) is None}
+        self.unshaped = {n for n, c in self.tables.items() if not c.same_shape} | (
+            one_sided & self.may_violate)
+        self.readers: dict[str, set[str]] = {}
+        for model, producers in ((old, producers_old), (new, producers_new)):
+            for table in model.tables:
+                for column in table.inputs:
+                    if column.name in producers:
+                        self.readers.setdefault(producers[column.name], set()).add(table.name)
 
     def _same_shape(self, name: str) -> bool:
         change = self.tables.get(name)
         return change is not None and change.same_shape
+
+    def downstream(self, names: set[str]) -> set[str]:
+        """``names`` and every table that reads their outputs, directly or not."""
+        found, todo = set(names), list(names)
+        while todo:
+            for reader in self.readers.get(todo.pop(), ()):
+                if reader not in found:
+                    found.add(reader)
+                    todo.append(reader)
+        return found
+
+
+def _may_violate(table: Table, cells: TableCells) -> bool:
+    """Can two rules of a UNIQUE table (of an ANY table, with different outputs) match one
+    case? Rules whose input cells never meet cannot; a test on another table's output is
+    taken to meet anything."""
+    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.ANY):
+        return False
+    for r, rule in enumerate(cells.rules):
+        box = dict(rule.inputs)
+        others = cells.everything
+        for d, per_atom in cells.atom_rules.items():
+            others &= union_over(per_atom, box.get(d, (1 << len(per_atom)) - 1))
+        others &= ~((1 << (r + 1)) - 1)  # each pair once
+        if table.hit_policy is HitPolicy.ANY:
+            mine = row_key(table.rules[r].outputs)
+            others = sum(1 << o for o in bits(others) if row_key(table.rules[o].outputs) != mine)
+        if others:
+            return True
+    return False
 
 
 def _shape(table: Table) -> object:
@@ -169,7 +211,7 @@ def semantic_diff(old: Model, new: Model, max_nodes: int = MAX_NODES) -> Semanti
     shared = [
         o.name for t in new.tables for o in t.outputs if old.output(o.name) is not None
     ]
-    walker = _Walker(space, Changes(old, new), shared, max_nodes)
+    walker = _Walker(space, Changes(old, new, space), shared, max_nodes)
     leaves = walker.run()
     return SemanticDiff(space, shared, _merge(leaves, shared, len(space.dims)), walker.nodes)
 
@@ -239,15 +281,15 @@ class _Walker:
             return None
         live_old = _live(space.old, region)
         live_new = _live(space.new, region)
-        same, split = self._same(region, live_old, live_new)
-        if same:
-            return None
+        differing, split = self._same(region, live_old, live_new)
         if split is not None:
             return split
-        old = self._evaluate(space.old, region, live_old)
+        if not differing:
+            return None
+        old = self._evaluate(space.old, region, live_old, differing)
         if not isinstance(old, Answer):
             return old
-        new = self._evaluate(space.new, region, live_new)
+        new = self._evaluate(space.new, region, live_new, differing)
         if not isinstance(new, Answer):
             return new
         if old.key(self.shared) != new.key(self.shared):
@@ -255,11 +297,11 @@ class _Walker:
         return None
 
     def _same(self, region: list[int], live_old: dict[str, int],
-              live_new: dict[str, int]) -> tuple[bool, Split | None]:
-        """Whether the versions are the same throughout ``region``; if not, a cut along a
-        changed rule that may match in part of it."""
+              live_new: dict[str, int]) -> tuple[set[str], Split | None]:
+        """The tables that may answer differently in ``region`` (none: the versions are the
+        same throughout it); or a cut along a changed rule that may match in part of it."""
         changes = self.changes
-        can_differ = not changes.all_shaped
+        differing = set(changes.unshaped)
         for name, change in changes.tables.items():
             for side, live, changed in (
                 (self.space.old, live_old, change.changed_old),
@@ -268,29 +310,113 @@ class _Walker:
                 reachable = live.get(name, 0) & changed
                 if not reachable:
                     continue
-                can_differ = True
+                differing.add(name)
                 cells = side.tables[name]
                 for r in bits(reachable):
                     split = _partial(cells, r, region)
                     if split is not None:
-                        return False, split
-        return not can_differ, None
+                        return set(), split
+        return changes.downstream(differing), None
 
-    def _evaluate(self, side: SideSpace, region: list[int],
-                  live: dict[str, int]) -> Answer | Split:
-        values: dict[str, Any] = {}
-        for table in side.model.tables:
-            cells = side.tables[table.name]
-            matched = _matched(cells, table, region, live[table.name], values,
-                               self.orders[id(side)][table.name])
-            if not isinstance(matched, list):
-                return matched
-            try:
-                outcome = resolve(table, matched)
-            except HitPolicyViolation as violation:
-                return Answer(None, str(violation), violated=violation.table)
-            values.update(outcome.by_output)
-        return Answer(values)
+    def _evaluate(self, side: SideSpace, region: list[int], live: dict[str, int],
+                  differing: set[str]) -> Answer | Split:
+        """The outputs of the ``differing`` tables throughout the region, working out only
+        what they need; and whether some table gives no answer there (a violation), which
+        for a table that is the same in both versions is checked only if it can happen."""
+        lazy = _Lazy(side, region, live, self.orders[id(side)])
+        try:
+            for table in side.model.tables:
+                if table.name in differing or table.name in self.changes.may_violate:
+                    lazy.table(table)
+        except _NeedSplit as need:
+            return need.split
+        except HitPolicyViolation as violation:
+            return Answer(None, str(violation), violated=violation.table)
+        return Answer({n: v for n, v in lazy.values.items()
+                       if lazy.producer[n].name in differing})
+
+
+class _NeedSplit(Exception):
+    """The region must be cut before this can be decided."""
+
+    def __init__(self, split: Split) -> None:
+        super().__init__("split")
+        self.split = split
+
+
+class _Lazy:
+    """One version in one region, decided on demand: a table's outputs are resolved when
+    asked for, and a test on a list another table gives ("contains x") looks only at the
+    rules that can put x in the list."""
+
+    def __init__(self, side: SideSpace, region: Sequence[int], live: dict[str, int],
+                 orders: dict[str, list[int] | None]) -> None:
+        self.side = side
+        self.region = region
+        self.live = live
+        self.orders = orders
+        self.values: dict[str, Any] = {}
+        self.producer = {o.name: t for t in side.model.tables for o in t.outputs}
+        self._holds: dict[tuple[str, Condition], bool] = {}
+        self._status: dict[tuple[str, int], bool] = {}
+
+    def table(self, table: Table) -> None:
+        if table.outputs[0].name in self.values:
+            return
+        order = self.orders[table.name]
+        candidates = order if order is not None else range(len(table.rules))
+        matched = []
+        for r in candidates:
+            if self.matches(table, r):
+                matched.append(r)
+                if order is not None:
+                    break  # the first match in this order decides
+        self.values.update(resolve(table, sorted(matched)).by_output)
+
+    def value(self, name: str) -> Any:
+        if name not in self.values:
+            self.table(self.producer[name])
+        return self.values[name]
+
+    def matches(self, table: Table, r: int) -> bool:
+        """Does rule ``r`` match every case of the region (False: none)? Raises
+        :class:`_NeedSplit` when it matches some only."""
+        key = (table.name, r)
+        found = self._status.get(key)
+        if found is not None:
+            return found
+        if not self.live[table.name] >> r & 1:
+            found = False
+        else:
+            cells = self.side.tables[table.name]
+            found = all(self.holds(n, c) for n, c in cells.rules[r].chained)
+            if found:
+                split = _partial(cells, r, self.region)
+                if split is not None:
+                    raise _NeedSplit(split)
+        self._status[key] = found
+        return found
+
+    def holds(self, name: str, condition: Condition) -> bool:
+        key = (name, condition)
+        found = self._holds.get(key)
+        if found is None:
+            found = self._holds[key] = self._test(name, condition)
+        return found
+
+    def _test(self, name: str, condition: Condition) -> bool:
+        producer = self.producer[name]
+        if not (producer.returns_list and isinstance(condition, AnyOf)
+                and all(isinstance(i, Equals) for i in condition.items)):
+            return matches(condition, self.value(name))
+        k = [o.name for o in producer.outputs].index(name)
+        for r, rule in enumerate(producer.rules):
+            if matches(condition, [rule.outputs[k]]) and self.matches(producer, r):
+                return True
+        default = default_row(producer)
+        if default is None or not matches(condition, [default[k]]):
+            return False
+        return not any(self.matches(producer, r) for r in range(len(producer.rules)))
 
 
 def _order(table: Table) -> list[int] | None:
@@ -371,24 +497,3 @@ def _may_match(possible: _Possible | None, condition: Condition) -> bool:
     if isinstance(condition, AnyOf) and all(isinstance(i, Equals) for i in condition.items):
         return any(matches(condition, [v]) for v in possible.values)
     return True
-
-
-def _matched(cells: TableCells, table: Table, region: Sequence[int], live: int,
-             values: dict[str, Any], order: list[int] | None) -> list[int] | Split:
-    """The rules matching every case of the region, in rule order, or a cut where a rule
-    that matters matches only part of it."""
-    matched = []
-    candidates: Iterator[int] = iter(order) if order is not None else iter(bits(live))
-    for r in candidates:
-        if not live >> r & 1:
-            continue
-        rule = cells.rules[r]
-        if not all(matches(c, values.get(n)) for n, c in rule.chained):
-            continue
-        split = _partial(cells, r, region)
-        if split is not None:
-            return split
-        matched.append(r)
-        if order is not None:
-            break  # the first match in this order decides
-    return sorted(matched)

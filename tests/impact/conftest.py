@@ -5,10 +5,7 @@ created for the session, with a role that may only read it."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -21,66 +18,13 @@ import sqlalchemy as sa
 
 import engine
 from engine.evaluator import CompiledModel
-from engine.model import Kind
-from service.audit import AuditLog, AuditRow
+from tests.impact.cases import TABLE, fill, random_facts
+
+__all__ = ["TABLE", "fill", "random_facts"]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKBOOK = ROOT / "decision_tables" / "muscle_twitching.xlsx"
-TABLE = "muscle_twitching"
 PG_ENV = "TRIAGE_TEST_DATABASE_URL"
-START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
-
-
-def random_facts(model: CompiledModel, rng: random.Random) -> dict[str, Any]:
-    """A valid case: every required input, most optional ones."""
-    facts: dict[str, Any] = {}
-    for definition in model.inputs:
-        if not definition.required and rng.random() < 0.3:
-            continue
-        if definition.kind is Kind.BOOLEAN:
-            facts[definition.name] = rng.random() < 0.3
-        elif definition.kind is Kind.ENUM:
-            facts[definition.name] = rng.choice(definition.allowed_values)
-        else:
-            low, high = _bounds(definition.value_range)
-            if definition.kind is Kind.INTEGER:
-                facts[definition.name] = rng.randint(int(low), int(high))
-            else:
-                facts[definition.name] = round(rng.uniform(low, high), 1)
-    return facts
-
-
-def _bounds(value_range: Any) -> tuple[float, float]:
-    text = str(value_range) if value_range is not None else ""
-    if text.startswith("[") and ".." in text:
-        low, high = text[1:-1].split("..")
-        return float(low), float(high)
-    if text.startswith(">="):
-        low = float(text[2:])
-        return low, low + 60
-    return 0.0, 100.0
-
-
-def fill(url: str, model: CompiledModel, count: int, seed: int = 7,
-         table_id: str = TABLE) -> list[AuditRow]:
-    """``count`` evaluations of ``model`` stored as the service stores them, a minute apart."""
-    rng = random.Random(seed)
-    log = AuditLog(url)
-    log.create_schema()
-    rows = []
-    for n in range(count):
-        facts = random_facts(model, rng)
-        decision = model.evaluate(facts)
-        rows.append(AuditRow(
-            request_id=f"req-{seed}-{n:06d}", evaluated_at=START + dt.timedelta(minutes=n),
-            table_id=table_id, version=model.version, facts=json.dumps(facts),
-            outputs=json.dumps(dict(decision.outputs)),
-            fired=json.dumps([f.as_dict() for f in decision.fired]),
-        ))
-    for start in range(0, len(rows), 500):
-        log.record(rows[start:start + 500])
-    log.dispose()
-    return rows
 
 
 def edited_copy(tmp_path: Path, name: str, edits: dict[tuple[str, str], Any]) -> Path:
