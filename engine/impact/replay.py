@@ -273,7 +273,10 @@ def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: st
     import multiprocessing
 
     content = Path(path).read_bytes()
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited C state
+    # forked from a fresh server process that has imported pandas and the engine, never from
+    # this one (no inherited durable-rules state or threads); the workers share those pages
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pandas", "engine.impact.frame", "engine.impact.replay"])
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                              initargs=(content, Path(path).suffix, output, list_changed)
                              ) as pool:
