@@ -110,7 +110,7 @@ def _all_workers_serve(server: Server, version: str, within: float) -> float:
 def test_serve_reload_and_refuse_a_broken_workbook(server: Server) -> None:
     first = server.evaluate()
     assert first["outputs"]["disposition"] == "ROUTINE_GP"
-    assert first["table_version"] == "1.0.0" and first["fired"] and first["explanation"]
+    assert first["table_version"] == "2.0.0" and first["fired"] and first["explanation"]
 
     path = server.tables / WORKBOOK.name
     edit_workbook(path, "About", "B4", "1.0.1")

@@ -207,8 +207,8 @@ def test_the_bundled_workbook_validates_clean() -> None:
     code, out, err = invoke("validate", str(MUSCLE))
     assert code == 0, out + err
     report = validate(MUSCLE)
-    assert [f.code for f in report.findings] == ["TV124"]  # the 'Lists' sheet of choices
-    assert len(report.vignettes) == 95 and all(v.passed for v in report.vignettes)
+    assert {f.code for f in report.findings} <= {"TV124"}  # the 'Lists' sheet of choices
+    assert len(report.vignettes) >= 150 and all(v.passed for v in report.vignettes)
     code, _, _ = invoke("validate", str(MUSCLE), "--strict")
     assert code == 0
     assert _digest(MUSCLE) == before
