@@ -22,8 +22,17 @@ from engine.conditions import (
 )
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
-from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
-from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
+from engine.hitpolicy import Aggregation, returns_list
+from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.tables import (
+    ColumnType,
+    Header,
+    column_type,
+    is_table_sheet,
+    read_header,
+    read_rules,
+    read_value_labels,
+)
 from engine.values import (
     ValueProblem,
     read_name,
@@ -35,6 +44,7 @@ from engine.values import (
 from engine.workbook import Sheet, column_letter
 
 INPUT_HEADERS = ("name", "type", "unit", "allowed values", "required", "description")
+OPTIONAL_INPUT_HEADERS = ("label", "value labels")
 ABOUT_FIELDS = {
     "table id": "table_id",
     "title": "title",
@@ -44,7 +54,10 @@ ABOUT_FIELDS = {
     "review date": "review_date",
     "description": "description",
 }
-READ_SHEETS = ("about", "inputs", "tests")
+READ_SHEETS = ("about", "inputs", "tests", "safety")
+# Sheets written for the people editing the workbook (drop-down sources, instructions) and
+# rebuilt from the content by `triage format`: the engine reads none of them, on purpose.
+HELPER_SHEETS = ("lists", "how to edit")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -78,6 +91,10 @@ def is_read_sheet(sheet: Sheet) -> bool:
     return sheet.name.strip().lower() in READ_SHEETS or is_table_sheet(sheet)
 
 
+def is_helper_sheet(sheet: Sheet) -> bool:
+    return sheet.name.strip().lower() in HELPER_SHEETS and not is_table_sheet(sheet)
+
+
 # --- About ---------------------------------------------------------------------------------
 
 
@@ -93,6 +110,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
         )
         return About("")
     fields: dict[str, str] = {}
+    cells: list[tuple[str, Location]] = []
     for row in range(len(sheet.rows)):
         label = text_of(sheet.value(row, 0)).lower().rstrip(":")
         if label in ("field", ""):
@@ -109,6 +127,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             )
             continue
         fields[key] = text_of(sheet.value(row, 1))
+        cells.append((key, sheet.location(row, 1)))
         if not fields[key]:
             continue  # reported once below if required
         if key == "table_id":
@@ -137,7 +156,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                 )
             )
     table_id = fields.pop("table_id", "")
-    return About(table_id, **fields)
+    return About(table_id, **fields, cells=tuple(cells))
 
 
 # --- Inputs --------------------------------------------------------------------------------
@@ -169,13 +188,14 @@ def _read_inputs(
                     "TV104",
                 )
             )
+    optional = _optional_input_columns(sheet, problems)
     inputs: list[InputDef] = []
     broken: set[str] = set()
     seen: dict[str, Location] = {}
     for row in range(1, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
             continue
-        definition = _read_input_row(sheet, row, problems)
+        definition = _read_input_row(sheet, row, problems, optional)
         if definition is None:
             broken.add(text_of(sheet.value(row, 0)))
             continue
@@ -195,7 +215,31 @@ def _read_inputs(
     return tuple(inputs), broken
 
 
-def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef | None:
+def _optional_input_columns(sheet: Sheet, problems: list[Problem]) -> dict[str, int]:
+    """Where the optional columns (Label, Value labels) are; any other heading after
+    Description is a mistake, not something to ignore."""
+    found: dict[str, int] = {}
+    for col in range(len(INPUT_HEADERS), sheet.width):
+        heading = text_of(sheet.value(0, col))
+        key = heading.lower()
+        if key in OPTIONAL_INPUT_HEADERS and key not in found:
+            found[key] = col
+        elif heading:
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"unknown column '{heading}' on the Inputs sheet",
+                    "after Description only Label and Value labels may follow; delete the "
+                    "column or rename it",
+                    "TV104",
+                )
+            )
+    return found
+
+
+def _read_input_row(
+    sheet: Sheet, row: int, problems: list[Problem], optional: dict[str, int]
+) -> InputDef | None:
     at = sheet.location
     try:
         name = read_name(sheet.value(row, 0), "input")
@@ -249,6 +293,13 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                 "TV118",
             )
         )
+    label_col, labels_col = optional.get("label"), optional.get("value labels")
+    value_labels: tuple[str, ...] = ()
+    if labels_col is not None and sheet.value(row, labels_col) is not None:
+        labelled = (True, False) if kind is Kind.BOOLEAN else allowed
+        value_labels = read_value_labels(
+            sheet.value(row, labels_col), labelled, at(row, labels_col), "TV118", problems
+        )
     return InputDef(
         name,
         kind,
@@ -258,6 +309,8 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
         required,
         text_of(sheet.value(row, 5)),
         at(row, 0),
+        text_of(sheet.value(row, label_col)) if label_col is not None else "",
+        value_labels,
     )
 
 
@@ -308,7 +361,7 @@ def _read_tables(
         o.name
         for h in headers
         for _, o in h.output_cols
-        if not h.hit_policy.single_hit and h.aggregation is None
+        if returns_list(h.hit_policy, h.aggregation)
     }
     count_outputs = {
         o.name for h in headers for _, o in h.output_cols if h.aggregation is Aggregation.COUNT

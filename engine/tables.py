@@ -8,7 +8,7 @@ Problems are collected, never raised, so one run reports them all.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from engine.conditions import CellSyntaxError, Value, parse_condition, type_problems
@@ -24,8 +24,10 @@ from engine.model import (
     Rule,
     Table,
 )
+from engine.units import unit_in_cell
 from engine.values import (
     ValueProblem,
+    choices,
     read_literal,
     read_name,
     read_typed,
@@ -36,7 +38,7 @@ from engine.values import (
 from engine.workbook import Sheet
 
 HEADER_ROWS = 8  # rules start on sheet row 9
-KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 4, 5, 6, 7  # 0-based
+LABELS_ROW, KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 3, 4, 5, 6, 7  # 0-based
 MAX_INPUT_COLUMNS = 200
 MAX_RULES = 250_000
 
@@ -99,6 +101,17 @@ def read_header(sheet: Sheet, problems: list[Problem]) -> Header:
     if policy is None:
         problems.append(
             Problem(at(1, 1), f"unknown hit policy '{policy_text}'", _POLICY_FIX, "TV113")
+        )
+    corner = text_of(sheet.value(LABELS_ROW, 0)).lower()
+    labels_row = sheet.rows[LABELS_ROW] if len(sheet.rows) > LABELS_ROW else ()
+    if corner not in ("", "labels") or (not corner and any(v is not None for v in labels_row)):
+        problems.append(
+            Problem(
+                at(LABELS_ROW, 0),
+                "row 4 must be empty or start with 'Labels'",
+                "write Labels in A4 to give output values words people read, or empty row 4",
+                "TV104",
+            )
         )
     for row, label in ((KIND_ROW, "Kind"), (NAME_ROW, "Name")):
         if text_of(sheet.value(row, 0)).lower() != label.lower():
@@ -201,7 +214,8 @@ def _read_input_column(header: Header, col: int, problems: list[Problem]) -> Non
         lambda: read_name(sheet.value(NAME_ROW, col), "input"),
         "TV106",
     )
-    for row, what in ((VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default")):
+    rows = ((LABELS_ROW, "Labels"), (VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default"))
+    for row, what in rows:
         if sheet.value(row, col) is not None:
             problems.append(
                 Problem(
@@ -244,8 +258,20 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
             "TV202",
             "TV205",
         )
+    labels: tuple[str, ...] = ()
+    if sheet.value(LABELS_ROW, col) is not None:
+        labels = read_value_labels(
+            sheet.value(LABELS_ROW, col), allowed, at(LABELS_ROW, col), "TV112", problems
+        )
     output = OutputDef(
-        name, header.name, kind, allowed, default, default_raw is not None, at(NAME_ROW, col)
+        name,
+        header.name,
+        kind,
+        allowed,
+        default,
+        default_raw is not None,
+        at(NAME_ROW, col),
+        labels,
     )
     if problem := output_kind_problem(header.aggregation, kind):
         problems.append(Problem(at(NAME_ROW, col), *problem, "TV113"))
@@ -306,6 +332,8 @@ class ColumnType:
     allowed: tuple[Value, ...]
     is_list: bool
     chained: bool = False
+    name: str = ""
+    unit: str = ""
 
     def code(self, kind: str) -> str:
         """The check code of a cell problem of ``kind`` (see TypeProblem) in this column."""
@@ -323,12 +351,14 @@ def column_type(
     a number, whatever its cells hold. None when the type cannot check cells (an enum without
     values, reported where it is declared)."""
     if source.name in count_outputs:
-        return ColumnType(Kind.INTEGER, (), False, True)
+        return ColumnType(Kind.INTEGER, (), False, True, source.name)
     if source.kind is Kind.ENUM and not source.allowed_values:
         return None
     if isinstance(source, InputDef):
-        return ColumnType(source.kind, source.allowed_values, False)
-    return ColumnType(source.kind, source.allowed_values, source.name in list_outputs, True)
+        allowed = source.allowed_values
+        return ColumnType(source.kind, allowed, False, False, source.name, source.unit)
+    is_list = source.name in list_outputs
+    return ColumnType(source.kind, source.allowed_values, is_list, True, source.name)
 
 
 def read_rules(
@@ -428,7 +458,10 @@ def _read_cell(
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, exc.fix, exc.code))
+        numeric = ctype is not None and ctype.kind in (Kind.NUMBER, Kind.INTEGER)
+        unit = unit_in_cell(text_of(raw), ctype.name, ctype.unit) if numeric and ctype else None
+        message, fix = unit or (exc.message, exc.fix)
+        problems.append(Problem(where, message, fix, exc.code))
         condition = parse_condition(None)
     else:
         if ctype is not None:
@@ -444,6 +477,18 @@ def _read_output(
 ) -> Value | None:
     raw = sheet.value(row, col)
     if raw is None:
+        if output.allowed_values:  # a forgotten cell must not silently mean "no value"
+            problems.append(
+                Problem(
+                    sheet.location(row, col),
+                    f"the rule gives no {output.name}: the cell is empty",
+                    f"{choices(output.allowed_values)}, or null if this rule deliberately gives "
+                    "no value",
+                    "TV209",
+                )
+            )
+        return None
+    if isinstance(raw, str) and raw.strip().lower() == "null":
         return None
     return _read(
         problems,
@@ -465,3 +510,33 @@ def _read(  # type: ignore[no-untyped-def]
         chosen = allowed_code if exc.kind == "allowed" and allowed_code else code
         problems.append(Problem(where, exc.message, exc.fix, chosen))
         return None
+
+
+def read_value_labels(
+    raw: object,
+    values: Sequence[object],
+    where: Location,
+    code: str,
+    problems: list[Problem],
+) -> tuple[str, ...]:
+    """Labels written like a list of values (commas between them, double quotes around a
+    label that holds a comma), one for each value in the same order (shared with the
+    tables' Labels row)."""
+    labels = tuple(v.strip('"') for v in split_list(raw))
+    if not values:
+        problems.append(
+            Problem(where, "labels need a list of values to label", "list the values first", code)
+        )
+        return ()
+    if len(labels) != len(values):
+        problems.append(
+            Problem(
+                where,
+                f"{len(labels)} labels for {len(values)} values",
+                "write one label for each value, in the same order, separated by commas "
+                '(put a label that holds a comma in double quotes: "Yes, today")',
+                code,
+            )
+        )
+        return ()
+    return labels
