@@ -46,8 +46,8 @@ def test_table_description_has_the_inputs_as_json_schema(client: FlaskClient) ->
     assert outputs["disposition"]["default"] == "ROUTINE_GP"
     assert outputs["red_flags"]["list"] is True
     assert body["about"]["table_id"] == TABLE and body["about"]["version"] == "2.0.0"
-    assert body["evaluation_order"] == ["electrolyte_abnormal", "tetany_compatible_symptoms",
-                                      "red_flags", "disposition", "likely_causes", "advice"]
+    assert body["evaluation_order"] == ["electrolyte_abnormal", "red_flags", "disposition",
+                                      "likely_causes", "advice"]
 
 
 def test_an_answer_fits_the_outputs_schema(client: FlaskClient) -> None:

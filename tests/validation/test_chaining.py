@@ -27,10 +27,10 @@ def test_the_bundled_workbook_reads_every_red_flag() -> None:
 
 def test_a_red_flag_no_disposition_row_reads_is_an_error(tmp_path: Path) -> None:
     disposition = next(s for s in read_workbook(WORKBOOK) if s.name == "Disposition")
-    row = next(r for r in disposition.rows if r and r[0] and "exertional" in str(r[1]))
+    row = next(r for r in disposition.rows if r and r[0] and "bulbar_involvement" in str(r[1]))
     path = write_workbook(tmp_path / "book.xlsx", _without_rule(str(row[0])))
     found = [f for f in validate(path, vignettes=False).findings if f.code == "TV405"]
     assert len(found) == 1
     assert found[0].sheet == "Disposition" and found[0].cells == ("B6",)
-    assert '"exertional_breathlessness"' in found[0].message
+    assert '"bulbar_involvement"' in found[0].message
     assert "falls through" in found[0].message and found[0].fix
