@@ -77,7 +77,9 @@ class SheetRoles:
 
 def file_finding(problem: Problem) -> Finding:
     """The one finding for a file that cannot be read at all."""
-    code = next((c for p, c in _FILE_CODES if re.search(p, problem.message)), "TV001")
+    code = problem.code or next(
+        (c for p, c in _FILE_CODES if re.search(p, problem.message)), "TV001"
+    )
     return finding(code, problem.message, problem.fix)
 
 
@@ -90,8 +92,8 @@ def _classify(problem: Problem, roles: SheetRoles) -> Finding:
     sheet = where.sheet if where else None
     cells = (where.cell,) if where and where.cell else ()
     role = roles.roles.get(sheet or "")
-    code = None
-    if role and cells:
+    code = problem.code or None  # set where the problem was found
+    if code is None and role and cells:
         row, col = split_cell(cells[0])
         code = _located(problem.message, role, sheet or "", row, col, roles)
     if code is None:
