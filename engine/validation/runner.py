@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.dmn.xml import is_dmn_path
 from engine.errors import TriageError, UnreadableFile, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.loader import load, load_sheets
@@ -33,8 +34,6 @@ from engine.validation.vignettes import run_vignettes
 from engine.values import text_of
 from engine.workbook import Sheet, read_workbook
 
-DMN_SUFFIXES = (".dmn",)
-
 
 def validate(
     path: str | Path,
@@ -49,7 +48,7 @@ def validate(
     sheets: tuple[Sheet, ...] = ()
     roles = SheetRoles()
     try:
-        if path.suffix.lower() in DMN_SUFFIXES:
+        if is_dmn_path(path):
             model = load(path)
         else:
             sheets = read_workbook(path)
