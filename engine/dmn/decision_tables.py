@@ -348,18 +348,20 @@ def _read_cell(
         problem = syntax_problem(text, exc)
         problems.add(where, problem.message, problem.fix, code=problem.code)
         return Cell(shown, AnyValue(), where)
-    for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
-        code = _type_code(message, chained)
-        if code == "TV202":
-            fix = typeref_hint(fix, column.type_ref)
-        problems.add(where, message, fix, code=code)
+    for found in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+        code = _type_code(found.kind, chained)
+        fix = typeref_hint(found.fix, column.type_ref) if code == "TV202" else found.fix
+        problems.add(where, found.message, fix, code=code)
     return Cell(shown, condition, where)
 
 
-def _type_code(message: str, chained: bool) -> str:
-    """The code of a problem :func:`engine.conditions.type_problems` found: a value outside
-    the allowed ones (TV203), a value of the wrong type (TV202); TV401 when the column
-    reads another decision, whose outputs give its type."""
+def _type_code(kind: str, chained: bool) -> str:
+    """The code of a problem :func:`engine.conditions.type_problems` found (its ``kind``): a
+    range holding no value (TV206), a value outside the allowed ones (TV203), a value of the
+    wrong type (TV202); TV401 when the column reads another decision, whose outputs give
+    its type."""
+    if kind == "empty":
+        return "TV206"
     if chained:
         return "TV401"
-    return "TV203" if "allowed values" in message else "TV202"
+    return "TV203" if kind == "allowed" else "TV202"
