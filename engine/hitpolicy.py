@@ -107,3 +107,15 @@ def _key(row: tuple[Value | None, ...]) -> tuple[tuple[str, Any], ...]:
 
 def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+def repeats_count(policy: HitPolicy, aggregation: Aggregation | None) -> bool:
+    """Does a second matching rule with the same output change the table's result? It does
+    where every match is kept (COLLECT, RULE ORDER, OUTPUT ORDER: the output is listed
+    once more) or counted (COLLECT SUM, COLLECT COUNT); it does not where one rule is chosen
+    (UNIQUE, ANY, PRIORITY, FIRST) or only the extremes count (COLLECT MIN, MAX). So only
+    under the latter can a rule that repeats another's output be deleted without changing
+    any result."""
+    if policy.single_hit:
+        return False
+    return aggregation not in (Aggregation.MIN, Aggregation.MAX)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine.errors import FactError, WorkbookError
@@ -347,3 +349,153 @@ def test_an_unresolved_expression_does_not_cascade(tmp_path: Path) -> None:
     )
     found = _problems(tmp_path, data)
     assert sorted(code for code, _ in found) == ["TV106", "TV127"], found
+
+
+# --- advice to delete a rule: only where deleting it changes no result ----------------------
+
+
+def _holidays(policy: str, aggregation: str | None = None) -> bytes:
+    """The issue's example: extra holiday days by age; the age-65 rule is covered by the
+    age-60 one with the same output, and under COLLECT SUM both count."""
+    logic = table(
+        [("Age", "number", None)],
+        [(None, "number", None, None)],
+        [(["-"], ["22"], []), ([">= 60"], ["5"], []), ([">= 65"], ["5"], [])],
+        hit_policy=policy,
+        aggregation=aggregation,
+    )
+    return definitions(input_data("Age"), decision("Holidays", logic, ["Age"]))
+
+
+@pytest.mark.parametrize(
+    ("policy", "aggregation", "advised", "at_65"),
+    [
+        ("COLLECT", "SUM", False, 32),
+        ("COLLECT", "COUNT", False, 3),
+        ("COLLECT", None, False, [22, 5, 5]),
+        ("RULE ORDER", None, False, [22, 5, 5]),
+        ("OUTPUT ORDER", None, False, [22, 5, 5]),
+        ("COLLECT", "MAX", True, 22),
+        ("COLLECT", "MIN", True, 5),
+        ("PRIORITY", None, True, 22),
+        ("ANY", None, None, None),  # rules 1 and 2 disagree: an ANY violation, not this check
+    ],
+)
+def test_a_covered_rule_is_called_deletable_only_where_deleting_changes_nothing(
+    tmp_path: Path, policy: str, aggregation: str | None, advised: bool | None, at_65: Any
+) -> None:
+    path = write(tmp_path, _holidays(policy, aggregation))
+    report = validate(path, vignettes=False)
+    covered = [f for f in report.findings if f.code == "TV305"]
+    if advised is None:
+        return
+    assert bool(covered) is advised, report.findings
+    assert engine.load(path).evaluate({"Age": 65}).outputs["Holidays"] == at_65
+    if covered:
+        assert covered[0].rules == ("dt_r3", "dt_r2")
+
+
+def test_tck_0113_repeated_output_is_not_called_deletable(tmp_path: Path) -> None:
+    """TCK 0113 test 002 expects ["Approved", "Approved"] at age 19: rule 1 (>= 18) is
+    covered by rule 3 (>= 0) with the same output, and deleting it would drop one."""
+    logic = table(
+        [("Age", "number", None)],
+        [(None, "string", '"Approved","Declined"', None)],
+        [
+            ([">=18"], ['"Approved"'], []),
+            (["<18"], ['"Declined"'], []),
+            ([">=0"], ['"Approved"'], []),
+        ],
+        hit_policy="OUTPUT ORDER",
+    )
+    path = write(
+        tmp_path, definitions(input_data("Age"), decision("Approval Status", logic, ["Age"]))
+    )
+    assert engine.load(path).evaluate({"Age": 19}).outputs["Approval Status"] == [
+        "Approved",
+        "Approved",
+    ]
+    codes = {f.code for f in validate(path, vignettes=False).findings}
+    assert not codes & {"TV304", "TV305"}
+
+
+def test_duplicates_that_count_are_described_not_deleted(tmp_path: Path) -> None:
+    logic = table(
+        [("Age", "number", None)],
+        [(None, "number", None, None)],
+        [([">= 60"], ["5"], []), ([">= 60"], ["5"], [])],
+        hit_policy="COLLECT",
+        aggregation="SUM",
+    )
+    path = write(tmp_path, definitions(input_data("Age"), decision("Holidays", logic, ["Age"])))
+    (duplicate,) = [f for f in validate(path, vignettes=False).findings if f.code == "TV304"]
+    assert "gets that output 2 times in the COLLECT SUM" in duplicate.message
+    assert "delete" not in duplicate.fix
+
+
+X_ENTRIES = ["-", "< 3", ">= 3", "[2..5]", "> 6", "1", "not(4)", "null"]
+Y_ENTRIES = ["-", '"a"', '"b","c"', 'not("a")']
+POLICIES = [
+    ("UNIQUE", None),
+    ("ANY", None),
+    ("PRIORITY", None),
+    ("FIRST", None),
+    ("COLLECT", None),
+    ("COLLECT", "SUM"),
+    ("COLLECT", "MIN"),
+    ("COLLECT", "MAX"),
+    ("COLLECT", "COUNT"),
+    ("RULE ORDER", None),
+    ("OUTPUT ORDER", None),
+]
+GRID = [{"x": x, "y": y} for x in [None, *range(10)] for y in [None, "a", "b", "c"]]
+
+
+def _model(policy: tuple[str, str | None], rules: list[tuple[str, str, str]]) -> bytes:
+    logic = table(
+        [("x", "number", None), ("y", "string", '"a","b","c"')],
+        [(None, "number", "3, 1, 2", None)],
+        [([x, y], [out], []) for x, y, out in rules],
+        hit_policy=policy[0],
+        aggregation=policy[1],
+    )
+    return definitions(input_data("x"), input_data("y", "string"), decision("D", logic, ["x", "y"]))
+
+
+def _results(path: Path) -> list[Any]:
+    model = engine.load(path)
+    found = []
+    for facts in GRID:
+        try:
+            found.append(model.evaluate(facts).outputs["D"])
+        except engine.HitPolicyViolation:
+            found.append("violation")
+    return found
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    policy=st.sampled_from(POLICIES),
+    rules=st.lists(
+        st.tuples(st.sampled_from(X_ENTRIES), st.sampled_from(Y_ENTRIES), st.sampled_from("123")),
+        min_size=2,
+        max_size=5,
+    ),
+)
+def test_every_advice_to_delete_a_rule_changes_no_result(
+    tmp_path: Path, policy: tuple[str, str | None], rules: list[tuple[str, str, str]]
+) -> None:
+    """Brute force over every case of the inputs: wherever the validator says a rule can be
+    deleted (a duplicate, a covered rule, a masked rule), deleting it gives the same result
+    for every case, under every hit policy."""
+    path = write(tmp_path, _model(policy, rules))
+    before = _results(path)
+    for f in validate(path, vignettes=False).findings:
+        if not f.fix.startswith("delete"):
+            continue
+        doomed = set(f.rules[1:] if f.code == "TV304" else f.rules[:1])
+        kept = [r for n, r in enumerate(rules) if f"dt_r{n + 1}" not in doomed]
+        after = _results(write(tmp_path, _model(policy, kept), "after.dmn"))
+        assert after == before, (f, policy, rules)
