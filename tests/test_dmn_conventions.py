@@ -5,6 +5,7 @@ a small model that reproduces one finding of issue 17."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import engine
 from engine.errors import FactError, WorkbookError
 from engine.model import Kind
 from engine.validation import CHECKS, validate
+from engine.validation.formats import render
 from tests.test_dmn import decision, definitions, input_data, problems_of, table, write
 
 DMN11 = "http://www.omg.org/spec/DMN/20151101/dmn.xsd"
@@ -499,3 +501,41 @@ def test_every_advice_to_delete_a_rule_changes_no_result(
         kept = [r for n, r in enumerate(rules) if f"dt_r{n + 1}" not in doomed]
         after = _results(write(tmp_path, _model(policy, kept), "after.dmn"))
         assert after == before, (f, policy, rules)
+
+
+WORKBOOK_WORDS = re.compile(r"(?i)\b(sheets?|rows?|workbook|cells?|excel|vignettes?)\b")
+
+
+def test_validating_a_dmn_model_never_speaks_of_sheets_or_rows(tmp_path: Path) -> None:
+    """Every finding the analysis makes on a DMN model is told in DMN terms: a gap (TV303),
+    a PRIORITY output without values (TV308), free text (TV603), a test outside the allowed
+    range (TV204), an unused input (TV403), no test cases (TV504)."""
+    items = (
+        '<itemDefinition name="tAge"><typeRef>number</typeRef>'
+        "<allowedValues><text>[0..120]</text></allowedValues></itemDefinition>"
+    )
+    logic = table(
+        [("Age", "number", None), ("Note", "string", None)],
+        [(None, "string", None, None)],
+        [(["< 18", '"x"'], ['"child"'], []), (["> 130", "-"], ['"old"'], [])],
+        hit_policy="PRIORITY",
+    )
+    data = definitions(
+        items,
+        input_data("Age", "tAge"),
+        input_data("Note", "string"),
+        input_data("Unused", "string"),
+        decision("Band", logic, ["Age", "Note"]),
+    )
+    path = write(tmp_path, data)
+    report = validate(path)
+    codes = {f.code for f in report.findings}
+    assert {"TV303", "TV308", "TV603", "TV204", "TV403", "TV504"} <= codes, codes
+    for fmt in ("text", "junit"):  # JSON keys such as "sheet" are the format's, not words
+        shown = render(report, fmt)
+        assert not WORKBOOK_WORDS.search(shown.replace(str(path), "")), (fmt, shown)
+    for f in report.findings:
+        assert not WORKBOOK_WORDS.search(f"{f.where} {f.message} {f.fix}"), f
+    gap = next(f for f in report.findings if f.code == "TV303")
+    assert gap.fix.endswith("or give the output clause a defaultOutputEntry")
+    assert gap.where == "Band, output 'Band'"

@@ -24,6 +24,7 @@ from engine.validation.partition import Explorer, OutOfBudget
 from engine.validation.space import TableSpace
 from engine.validation.tablefindings import (
     at_rules,
+    in_dmn,
     names,
     not_analysed,
     outputs_key,
@@ -265,8 +266,11 @@ def _unproduced(table: Table, space: TableSpace, result: TableAnalysis) -> None:
                     finding(
                         "TV308",
                         f"output '{out.name}' lists no values, so {table.hit_policy} has no "
-                        "order to go by and keeps the rules' row order",
-                        "list the values in row 7, most important first",
+                        "order to go by and keeps the rules' order",
+                        "list its outputValues (or its type's allowedValues), most important "
+                        "first"
+                        if in_dmn(table)
+                        else "list the values in row 7, most important first",
                         sheet=table.sheet,
                         cells=cells,
                         table=table.name,
