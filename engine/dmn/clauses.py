@@ -77,6 +77,7 @@ class RawColumn:
     reads_input: bool = False  # the source is an input (an inputData, or a variable)
     variable: bool = False  # the source is a variable no inputData declares (Camunda style)
     type_ref: str | None = None  # the inputExpression's typeRef, as written
+    foreign: bool = False  # the expression is in another language (refused as such)
 
 
 @dataclass
@@ -232,7 +233,8 @@ def _read_table(
             where, "the decision table has no output", "add an output clause", code="TV110"
         )
     if problem := output_count_problem(decision.aggregation, len(decision.outputs)):
-        problems.add(where, *problem, code="TV113")
+        message, fix = (p.replace("output column", "output clause") for p in problem)
+        problems.add(where, message, fix, code="TV113")
     if len(decision.columns) > MAX_INPUT_COLUMNS:
         problems.add(
             where,
@@ -298,11 +300,15 @@ def _read_column(
             code=MALFORMED,
         )
     else:
+        language = expression.get("expressionLanguage")
         problems.check_language(expression, where)
+        if language and "feel" not in language.lower():
+            text = ""  # refused with its language: not read as FEEL as well
         type_ref = expression.get("typeRef")
         ctype = types.resolve(type_ref, where)
     column = RawColumn(index, el, where, text, ctype, values, values_where, name)
     column.type_ref = type_ref
+    column.foreign = expression is not None and not text and bool(feel_text(expression))
     decision.columns.append(column)
 
 

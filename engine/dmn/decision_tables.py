@@ -49,6 +49,8 @@ def resolve_column(
     them). Any other plain name is a variable no inputData declares (Camunda style): an
     input of the model named after it. ``typed_inputs``: the names of the inputData that
     declare a type, against which such a name is checked for a typing mistake."""
+    if column.foreign:
+        return  # reported with its expression language
     text = column.expression
     target = by_name.get(text)
     component = None
@@ -351,8 +353,15 @@ def _read_cell(
     for found in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
         code = _type_code(found.kind, chained)
         fix = typeref_hint(found.fix, column.type_ref) if code == "TV202" else found.fix
-        problems.add(where, found.message, fix, code=code)
+        problems.add(where, _in_dmn_terms(found.message), _in_dmn_terms(fix), code=code)
     return Cell(shown, condition, where)
+
+
+def _in_dmn_terms(text: str) -> str:
+    """The cell checks' words (shared with workbooks) for a DMN entry: an input, not a
+    column; no workbook example value."""
+    text = text.replace("this column is", "this input is")
+    return text.replace(', for example "focal"', "").replace("for example 'not(\"focal\")'", "")
 
 
 def _type_code(kind: str, chained: bool) -> str:

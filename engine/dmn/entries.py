@@ -50,8 +50,23 @@ class FeelProblem(ValueProblem):
 
 
 def bare_names(text: str) -> list[str]:
-    """Words of a FEEL entry that are names (variables, functions), not literals."""
-    return [w for w in _NAME_WORD.findall(_STRING.sub('""', text)) if w.lower() not in _KEYWORDS]
+    """Words of a FEEL entry that are names (variables, functions), not literals. FEEL is
+    case-sensitive: ``True`` is a name, not the boolean ``true``."""
+    return [w for w in _NAME_WORD.findall(_STRING.sub('""', text)) if w not in _KEYWORDS]
+
+
+def _names_problem(text: str, what: str) -> FeelProblem:
+    names = bare_names(text)
+    hint = ""
+    if names[0].lower() in _KEYWORDS:
+        hint = f" (FEEL is case-sensitive: write {names[0].lower()})"
+    return FeelProblem(
+        f"'{text.strip()}' uses the name '{names[0]}'{hint}; {what}",
+        f'write literal values: text in double quotes ("High"), numbers, {names[0].lower()}'
+        if hint
+        else 'write literal values: text in double quotes ("High"), numbers, true, false',
+        UNSUPPORTED if not hint else "TV201",
+    )
 
 
 def _outside_strings(text: str, change: Callable[[str], str]) -> str:
@@ -98,6 +113,8 @@ def unary_tests(text: str) -> str:
             UNSUPPORTED,
         )
     names = bare_names(body)
+    if names and names[0].lower() in _KEYWORDS:
+        raise _names_problem(body, "a unary test holds literals only")
     if names:
         call = re.search(rf"\b{re.escape(names[0])}\s*\(", masked)
         what = f"calls the FEEL function '{names[0]}'" if call else f"uses the name '{names[0]}'"
@@ -126,7 +143,7 @@ def syntax_problem(text: str, exc: CellSyntaxError) -> FeelProblem:
             UNARY_TEST_FIX,
             UNSUPPORTED,
         )
-    return FeelProblem(exc.message, UNARY_TEST_FIX, "TV201")
+    return FeelProblem(exc.message.replace("this column", "this input"), UNARY_TEST_FIX, "TV201")
 
 
 def _input_test(match: re.Match[str]) -> str:
@@ -190,6 +207,9 @@ def read_literal_entry(text: str) -> Value | None:
             'write the value: text in double quotes ("Approved"), a number, true or false',
             UNSUPPORTED,
         )
+    if bare_names(body) and not re.search(r"[-+*/(]", _STRING.sub('""', body)):
+        if bare_names(body)[0].lower() in _KEYWORDS:
+            raise _names_problem(body, "an output entry is one literal value")
     if _is_list_literal(body):
         raise FeelProblem(
             f"'{body}' is a FEEL list; a list as one output value is not supported",
@@ -232,6 +252,8 @@ def read_literal_entry(text: str) -> Value | None:
 def value_list(text: str) -> list[Value]:
     """``"a", "b"`` or ``1, 2``: the listed literals, in order. ``null`` may be listed and is
     left out (a DMN input may always be null). Raises ValueProblem."""
+    if bare_names(text):
+        raise _names_problem(text, "a list of values holds literals only")
     try:
         condition = parse_condition(without_null(text)[0] or "null")
     except CellSyntaxError as exc:

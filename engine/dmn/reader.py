@@ -171,7 +171,7 @@ class _Reader:
         for decision in self.decisions:
             define_outputs(decision, self.types, problems)
         report_cycles(self.decisions, problems)
-        typed = {dmn_name(el.get("name")) for el in self.inputs if _typed(el)}
+        typed = {_name(el) for el in self.inputs if _typed(el)}
         for decision in self.decisions:
             for column in decision.columns:
                 resolve_column(decision, column, self.by_name, self.decisions, typed, problems)
@@ -207,7 +207,7 @@ class _Reader:
         """Every inputData that declares or is given a type, then every variable the input
         expressions read without an inputData, in the order first read."""
         found = [
-            input_def(dmn_name(el.get("name")), el, self.decisions, self.types, self.problems)
+            input_def(_name(el), el, self.decisions, self.types, self.problems)
             for el in self.inputs
         ]
         variables = dict.fromkeys(
@@ -304,9 +304,13 @@ class _Reader:
 
 
 def _name(el: Element) -> str:
-    """An element's name; a decision without one is named by its id, as Camunda's engine
-    knows decisions by their ids (keys)."""
-    name = dmn_name(el.get("name"))
+    """The name an inputData or decision is known by: its variable's, which names the value
+    (DMN requires it to be the element's name; where an older model differs, the value is
+    read and reported under the variable's name, as KIE does), else its own; a decision
+    without either is named by its id, as Camunda's engine knows decisions by their ids."""
+    variable = next((c for c in el if local_name(c) == "variable"), None)
+    name = dmn_name(variable.get("name")) if variable is not None else ""
+    name = name or dmn_name(el.get("name"))
     if not name and local_name(el) == "decision":
         return dmn_name(el.get("id"))
     return name
