@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import engine
@@ -135,7 +135,7 @@ def test_a_variable_whose_type_cannot_be_told_is_refused(tmp_path: Path) -> None
 
 def test_a_decision_without_a_name_is_known_by_its_id(tmp_path: Path) -> None:
     logic = table([("x", "integer", None)], [("r", "integer", None, None)], [(["-"], ["1"], [])])
-    data = definitions(decision("D", logic)).replace(b'name="D"', b"", 1)
+    data = definitions(decision("D", logic)).replace(b' name="D"', b"")  # and its variable's
     model = engine.load(write(tmp_path, data))
     assert model.evaluate({"x": 1}).outputs == {"id_D": 1}
 
@@ -475,8 +475,10 @@ def _results(path: Path) -> list[Any]:
     return found
 
 
+@example(policy=("PRIORITY", None), rules=[("-", "-", "1"), ("-", "-", "3")])  # 3 wins
+@example(policy=("COLLECT", "SUM"), rules=[(">= 3", "-", "1"), ("> 6", "-", "1")])
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     policy=st.sampled_from(POLICIES),

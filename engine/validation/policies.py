@@ -78,8 +78,11 @@ def _duplicates(space: TableSpace, result: TableAnalysis) -> set[int]:
     for rules in groups.values():
         if len(rules) < 2 or policy is HitPolicy.UNIQUE:
             continue
-        if policy in (HitPolicy.FIRST, HitPolicy.PRIORITY):
+        if policy is HitPolicy.FIRST:
             sets: list[list[int]] = [rules]
+        elif policy is HitPolicy.PRIORITY:  # the most important output wins, then rule order
+            table = space.table
+            sets = [sorted(rules, key=lambda r: (priority_key(table, table.rules[r]), r))]
         else:
             by_output: dict[Any, list[int]] = {}
             for r in rules:
