@@ -541,3 +541,25 @@ def test_validating_a_dmn_model_never_speaks_of_sheets_or_rows(tmp_path: Path) -
     gap = next(f for f in report.findings if f.code == "TV303")
     assert gap.fix.endswith("or give the output clause a defaultOutputEntry")
     assert gap.where == "Band, output 'Band'"
+
+
+def test_a_name_with_spaces_that_names_nothing_is_not_called_an_expression(
+    tmp_path: Path,
+) -> None:
+    logic = table(
+        [("Promo Code", "string", None)], [(None, "string", None, None)], [(["-"], ['"a"'], [])]
+    )
+    found = _problems(
+        tmp_path,
+        definitions(
+            input_data("Promotion Code", "string"), decision("D", logic, ["Promotion Code"])
+        ),
+    )
+    assert found == [
+        (
+            "TV108",
+            "decision 'D', input 'Promo Code': the input expression 'Promo Code' names no "
+            "inputData or decision of the model — write the name of an inputData or required "
+            "decision — did you mean 'Promotion Code'?",
+        )
+    ]

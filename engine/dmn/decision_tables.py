@@ -68,7 +68,7 @@ def resolve_column(
             )
             return
     if target is None:
-        _unresolved(decision, column, decisions, typed_inputs, problems)
+        _unresolved(decision, column, decisions, typed_inputs, [*by_name], problems)
         return
     target_name = dmn_name(target.get("name"))
     if target.get("id", "") not in decision.requires:
@@ -100,6 +100,7 @@ def _unresolved(
     column: RawColumn,
     decisions: list[RawDecision],
     typed_inputs: set[str],
+    names: list[str],
     problems: Problems,
 ) -> None:
     """An expression that names no inputData or decision: an output clause of a required
@@ -129,6 +130,18 @@ def _unresolved(
             "write the name of an inputData, a required decision or a variable",
         )
         return
+    if _SPACED_NAME.fullmatch(text) and not _VARIABLE.fullmatch(text):
+        others = [n for n in names if n != decision.name]
+        close = difflib.get_close_matches(text, others, n=1, cutoff=0.6)
+        problems.add(
+            column.where,
+            f"the input expression '{text}' names no inputData or decision of the model",
+            f"write the name of an inputData or required decision — did you mean '{close[0]}'?"
+            if close
+            else f"add an inputData named '{text}', or read an existing one",
+            code="TV108",
+        )
+        return
     if not _VARIABLE.fullmatch(text):
         problems.unsupported(
             column.where,
@@ -156,6 +169,8 @@ def _unresolved(
 # A variable name as Camunda input expressions give them: letters, digits, _ and $ (no
 # spaces, no operators, no dots).
 _VARIABLE = re.compile(r"[^\W\d][\w$]*")
+# A FEEL name with spaces (DMN names may hold them), which a variable cannot.
+_SPACED_NAME = re.compile(r"[^\W\d][\w?']*(?: [\w?']+)+")
 
 
 def _output_read(
