@@ -22,7 +22,8 @@ from engine.conditions import (
 )
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
-from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.hitpolicy import Aggregation, returns_list
+from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
 from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
 from engine.values import (
     ValueProblem,
@@ -44,7 +45,10 @@ ABOUT_FIELDS = {
     "review date": "review_date",
     "description": "description",
 }
-READ_SHEETS = ("about", "inputs", "tests")
+READ_SHEETS = ("about", "inputs", "tests", "safety")
+# Sheets written for the people editing the workbook (drop-down sources, instructions) and
+# rebuilt from the content by `triage format`: the engine reads none of them, on purpose.
+HELPER_SHEETS = ("lists", "how to edit")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -78,6 +82,10 @@ def is_read_sheet(sheet: Sheet) -> bool:
     return sheet.name.strip().lower() in READ_SHEETS or is_table_sheet(sheet)
 
 
+def is_helper_sheet(sheet: Sheet) -> bool:
+    return sheet.name.strip().lower() in HELPER_SHEETS and not is_table_sheet(sheet)
+
+
 # --- About ---------------------------------------------------------------------------------
 
 
@@ -93,6 +101,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
         )
         return About("")
     fields: dict[str, str] = {}
+    cells: list[tuple[str, Location]] = []
     for row in range(len(sheet.rows)):
         label = text_of(sheet.value(row, 0)).lower().rstrip(":")
         if label in ("field", ""):
@@ -109,6 +118,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             )
             continue
         fields[key] = text_of(sheet.value(row, 1))
+        cells.append((key, sheet.location(row, 1)))
         if not fields[key]:
             continue  # reported once below if required
         if key == "table_id":
@@ -137,7 +147,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                 )
             )
     table_id = fields.pop("table_id", "")
-    return About(table_id, **fields)
+    return About(table_id, **fields, cells=tuple(cells))
 
 
 # --- Inputs --------------------------------------------------------------------------------
@@ -308,7 +318,7 @@ def _read_tables(
         o.name
         for h in headers
         for _, o in h.output_cols
-        if not h.hit_policy.single_hit and h.aggregation is None
+        if returns_list(h.hit_policy, h.aggregation)
     }
     count_outputs = {
         o.name for h in headers for _, o in h.output_cols if h.aggregation is Aggregation.COUNT

@@ -20,6 +20,7 @@ from engine.dmn.xml import (
     local_name,
     rule_label,
 )
+from engine.hitpolicy import returns_list
 from engine.model import Aggregation, HitPolicy, OutputDef
 from engine.tables import HIT_POLICIES, MAX_INPUT_COLUMNS, MAX_RULES, output_count_problem
 
@@ -123,7 +124,7 @@ class RawDecision:
 
     @property
     def returns_list(self) -> bool:
-        return not self.hit_policy.single_hit and self.aggregation is None
+        return returns_list(self.hit_policy, self.aggregation)
 
 
 def read_decision(decision: RawDecision, types: TypeResolver, problems: Problems) -> None:

@@ -300,7 +300,22 @@ class _Reader:
             clinical_reviewer=fields.get("clinicalReviewer", ""),
             review_date=fields.get("reviewDate", ""),
             description=description,
+            cells=tuple(
+                (field, DmnLocation("definitions", f"extensionElements, triage:about @{attr}"))
+                for field, attr in _ABOUT_ATTRIBUTES.items()
+            ),
         )
+
+
+# About fields and the attributes of <triage:about> that hold them (engine.dmn.writer).
+_ABOUT_ATTRIBUTES = {
+    "table_id": "tableId",
+    "title": "title",
+    "version": "version",
+    "owner": "owner",
+    "clinical_reviewer": "clinicalReviewer",
+    "review_date": "reviewDate",
+}
 
 
 def _name(el: Element) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.conditions import format_value
-from engine.hitpolicy import repeats_count
-from engine.model import Aggregation, HitPolicy, Table
+from engine.hitpolicy import Aggregation, HitPolicy, repeats_matter, value_key
+from engine.model import Table
 from engine.validation.codes import finding
 from engine.validation.cuts import Box, bits
 from engine.validation.findings import Finding
@@ -30,7 +30,6 @@ from engine.validation.tablefindings import (
     outputs_key,
     priority_key,
     row_cell,
-    value_key,
 )
 
 SAMPLES = 8  # sample cases tried before the exact search for masking
@@ -50,7 +49,7 @@ def analyse_table(space: TableSpace, max_nodes: int = MAX_NODES) -> TableAnalysi
     table = space.table
     index = BoxIndex(space.boxes, len(space.dims))
     handled = _duplicates(space, result)
-    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.FIRST) and not repeats_count(
+    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.FIRST) and not repeats_matter(
         table.hit_policy, table.aggregation
     ):
         _covered_by_same(space, index, handled, result)
@@ -69,7 +68,7 @@ def _duplicates(space: TableSpace, result: TableAnalysis) -> set[int]:
     that changes no result; where every match counts (COLLECT, SUM, COUNT, RULE ORDER,
     OUTPUT ORDER) the finding says what the repeat does instead."""
     policy = space.table.hit_policy
-    counted = repeats_count(policy, space.table.aggregation)
+    counted = repeats_matter(policy, space.table.aggregation)
     groups: dict[tuple[Box, ...], list[int]] = {}
     for rule, mine in enumerate(space.rule_boxes):
         if mine:
@@ -124,7 +123,7 @@ def _covered_by_same(
 ) -> None:
     """A rule covered by another with the same output adds nothing, under the policies where
     a repeat changes no result (ANY, PRIORITY, COLLECT MIN and MAX; see
-    :func:`engine.hitpolicy.repeats_count`): there deleting it is safe advice."""
+    :func:`engine.hitpolicy.repeats_matter`): there deleting it is safe advice."""
     table = space.table
     for rule, mine in enumerate(space.rule_boxes):
         if len(mine) != 1 or rule in handled:

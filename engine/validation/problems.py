@@ -42,7 +42,7 @@ class SheetRoles:
                 names = {c: text_of(sheet.value(NAME_ROW - 1, c)) for c in range(sheet.width)}
                 roles.kinds[sheet.name], roles.names[sheet.name] = kinds, names
                 roles.outputs |= {names[c] for c, k in kinds.items() if k == "output"}
-            elif key in ("about", "inputs", "tests"):
+            elif key in ("about", "inputs", "tests", "safety"):
                 roles.roles[sheet.name] = key
         return roles
 
