@@ -971,8 +971,9 @@ def test_a_workbook_with_unsupported_names_for_dmn_is_refused(tmp_path: Path) ->
         inputs_sheet([("x", "number", None, "yes")]),
         table_sheet("x", "UNIQUE", ["x"], ["y"], [("> 1", "a")]),
     ]
-    with pytest.raises(WorkbookError, match="has the name of an input"):
+    with pytest.raises(WorkbookError, match="has the name of an input") as caught:
         model_to_dmn(engine.load_sheets(sheets))
+    assert [p.code for p in caught.value.problems] == ["TV109"]
 
 
 # --- FEEL text and names -------------------------------------------------------------------
