@@ -133,7 +133,8 @@ def build_postgres(url: str, sqlite_path: Path, cases: int, say: Any) -> None:
 
 
 def candidate(folder: Path) -> Path:
-    """Rule D12 (bulbar involvement: urgent referral) says routine GP: a down-triage."""
+    """Rule D13 (progressive weakness and wasting: urgent referral) says routine GP: a
+    down-triage."""
     import shutil
 
     import openpyxl
@@ -141,7 +142,7 @@ def candidate(folder: Path) -> Path:
     path = folder / "candidate.xlsx"
     shutil.copy(WORKBOOK, path)
     book = openpyxl.load_workbook(path)
-    book["Disposition"]["X20"] = "ROUTINE_GP"
+    book["Disposition"]["Y21"] = "ROUTINE_GP"
     book.save(path)
     return path
 

@@ -49,13 +49,14 @@ def _bounds(value_range: Any) -> tuple[float, float]:
 
 def fill(url: str, model: CompiledModel, count: int, seed: int = 7,
          table_id: str = TABLE) -> list[AuditRow]:
-    """``count`` evaluations of ``model`` stored as the service stores them, a minute apart."""
+    """``count`` evaluations of typical cases (:func:`typical_facts`) by ``model``, stored as
+    the service stores them, a minute apart."""
     rng = random.Random(seed)
     log = AuditLog(url)
     log.create_schema()
     rows = []
     for n in range(count):
-        facts = random_facts(model, rng)
+        facts = typical_facts(model, rng)
         decision = model.evaluate(facts)
         rows.append(AuditRow(
             request_id=f"req-{seed}-{n:06d}", evaluated_at=START + dt.timedelta(minutes=n),

@@ -27,11 +27,15 @@ WORKBOOK = ROOT / "decision_tables" / "muscle_twitching.xlsx"
 PG_ENV = "TRIAGE_TEST_DATABASE_URL"
 
 
-def edited_copy(tmp_path: Path, name: str, edits: dict[tuple[str, str], Any]) -> Path:
-    """A copy of the bundled workbook with cells changed, saved as Excel would."""
+def edited_copy(tmp_path: Path, name: str, edits: dict[tuple[str, str], Any],
+                drop: tuple[str, ...] = ()) -> Path:
+    """A copy of the bundled workbook with cells changed (and sheets in ``drop`` removed),
+    saved as Excel would."""
     path = tmp_path / name
     shutil.copy(WORKBOOK, path)
     book = openpyxl.load_workbook(path)
+    for sheet in drop:
+        del book[sheet]
     for (sheet, cell), value in edits.items():
         book[sheet][cell] = value
     book.save(path)

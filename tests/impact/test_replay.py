@@ -39,9 +39,9 @@ def trail(tmp_path_factory: pytest.TempPathFactory, bundled: CompiledModel) -> t
 
 @pytest.fixture(scope="module")
 def down_candidate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Rule D12 (bulbar involvement: urgent referral) now says routine GP."""
+    """Rule D13 (progressive weakness and wasting: urgent referral) now says routine GP."""
     return edited_copy(tmp_path_factory.mktemp("cand"), "down.xlsx",
-                       {("Disposition", "X20"): "ROUTINE_GP"})
+                       {("Disposition", "Y21"): "ROUTINE_GP"})
 
 
 def expected(candidate: CompiledModel, rows: list) -> dict[str, Any]:
@@ -102,7 +102,9 @@ def test_down_triaged_cases_are_listed_with_request_ids(
 
 def test_refused_cases_come_with_their_errors(trail: tuple[str, list], tmp_path: Path) -> None:
     url, rows = trail
-    narrow = edited_copy(tmp_path, "narrow.xlsx", {("Inputs", "D13"): "[34..43]"})
+    # a narrower temperature range; the Tests sheet goes, as its vignettes use the old range
+    narrow = edited_copy(tmp_path, "narrow.xlsx", {("Inputs", "D13"): "[36..37.5]"},
+                         drop=("Tests",))
     want = expected(engine.load(narrow), rows)
     assert want["refused"]
     result = run("replay", str(narrow), "--database-url", url, "--format", "json")
