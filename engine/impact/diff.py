@@ -136,7 +136,8 @@ def diff(old: CompiledModel, new: CompiledModel, max_nodes: int | None = None) -
         for d in semantic.differences
     ]
     regions.sort(key=lambda r: (CLASSES.index(r.triage), r.description))
-    listed = {n: [format_value(v) for v in o.allowed_values] for n, o in ordered.items()}
+    listed = {n: [v if isinstance(v, str) else format_value(v) for v in o.allowed_values]
+              for n, o in ordered.items()}
     return DiffReport(old.source, new.source, old.version, new.version,
                       row_diff(old.model, new.model), regions, list(ordered),
                       semantic.space.limits, semantic.nodes, listed)

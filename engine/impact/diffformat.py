@@ -124,9 +124,12 @@ def _matrices(report: DiffReport) -> str:
 
 
 def _label(value: Any) -> str:
+    """A matrix row or column: the value as written in Output values (a list: its first)."""
     if isinstance(value, list | tuple):
-        return show(value[0]) if value else NONE
-    return NONE if value is None else show(value)
+        value = value[0] if value else None
+    if value is None:
+        return NONE
+    return value if isinstance(value, str) else show(value)
 
 
 def _order(report: DiffReport, name: str, labels: list[str]) -> list[str]:

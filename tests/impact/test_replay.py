@@ -271,3 +271,22 @@ def test_coverage_counts_every_rule_and_lists_those_never_fired(
     assert {f"{r['table']}/{r['rule_id']}" for r in version["never_fired"]} == every - set(counts)
     text = run("coverage", "--database-url", url).output
     assert "never fired: unknown" in text  # no workbook given: unknown, not "none"
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from engine.impact.commands import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert _progress(10) is None  # a pipe or a file: no bar
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    bar = _progress(10)
+    bar.update(10)
+    bar.close()
+    assert "10/10" in screen.getvalue() and "replay" in screen.getvalue()
