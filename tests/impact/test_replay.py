@@ -289,4 +289,4 @@ def test_progress_bar_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> Non
     bar = _progress(10)
     bar.update(10)
     bar.close()
-    assert "10/10" in screen.getvalue() and "replay" in screen.getvalue()
+    assert "100%" in screen.getvalue() and "replay" in screen.getvalue()
