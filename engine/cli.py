@@ -320,8 +320,12 @@ def serve(
 @click.option("--database-url", envvar="TRIAGE_DATABASE_URL", default=None,
               help="Database of the version store, to name OLD or NEW by stored version id.")
 @click.option("--table", "table", default=None, help="Table id of a stored version.")
+@click.option("--output-name", "outputs", multiple=True,
+              help="Compare only this output (repeatable). Default: every output.")
+@click.option("--max-regions", type=click.IntRange(1000), default=None,
+              help="Give up beyond this many regions explored (default 400,000).")
 def diff(old: str, new: str, fmt: str, output: str, database_url: str | None,
-         table: str | None) -> None:
+         table: str | None, outputs: tuple[str, ...], max_regions: int | None) -> None:
     """What changed from OLD to NEW (workbook files or stored version ids): rules added,
     removed and changed, and every region of cases answered differently, down-triage first.
 
@@ -329,7 +333,7 @@ def diff(old: str, new: str, fmt: str, output: str, database_url: str | None,
     input cannot be read."""
     from engine.impact.commands import run_diff
 
-    sys.exit(run_diff(old, new, fmt, output, database_url, table))
+    sys.exit(run_diff(old, new, fmt, output, database_url, table, outputs, max_regions))
 
 
 @main.command()

@@ -69,7 +69,8 @@ def write(text: str, output: str) -> None:
 
 
 def run_diff(old: str, new: str, fmt: str, output: str, database_url: str | None,
-             table: str | None) -> int:
+             table: str | None, outputs: tuple[str, ...] = (),
+             max_regions: int | None = None) -> int:
     from engine.impact.diff import diff
     from engine.impact.diffformat import render
     from engine.impact.semantic import DiffTooLarge
@@ -81,10 +82,14 @@ def run_diff(old: str, new: str, fmt: str, output: str, database_url: str | None
     finally:
         if source is not None:
             source.close()
+    for name in outputs:
+        if before.output(name) is None or after.output(name) is None:
+            fail(f"--output-name: '{name}' is not an output of both versions")
     try:
-        report = diff(before, after)
+        report = diff(before, after, max_regions, outputs)
     except DiffTooLarge as error:
-        fail(str(error))
+        fail(f"{error}; compare fewer outputs with --output-name, or replay the audited "
+             "cases with triage replay")
     write(render(report, fmt), output)
     return 0 if report.identical else 1
 

@@ -24,7 +24,14 @@ from engine.errors import EngineFailure, FactError, HitPolicyViolation, TriageEr
 from engine.evaluator import CompiledModel
 from engine.hitpolicy import priority_rank
 from engine.impact.rowdiff import RowDiff, row_diff
-from engine.impact.semantic import ANSWERS_VARY, Answer, Difference, freeze, semantic_diff
+from engine.impact.semantic import (
+    ANSWERS_VARY,
+    MAX_NODES,
+    Answer,
+    Difference,
+    freeze,
+    semantic_diff,
+)
 from engine.impact.space import JointSpace
 from engine.model import Model, OutputDef
 from engine.validation.domains import Dim
@@ -124,13 +131,13 @@ class DiffReport:
         }
 
 
-def diff(old: CompiledModel, new: CompiledModel, max_nodes: int | None = None) -> DiffReport:
-    """The full report. Raises :class:`engine.impact.semantic.DiffTooLarge`."""
-    if max_nodes is None:
-        semantic = semantic_diff(old.model, new.model)
-    else:
-        semantic = semantic_diff(old.model, new.model, max_nodes)
-    ordered = {o.name: o for o in ordered_outputs(new.model) if old.output(o.name) is not None}
+def diff(old: CompiledModel, new: CompiledModel, max_nodes: int | None = None,
+         outputs: Sequence[str] = ()) -> DiffReport:
+    """The full report, on every output both versions have or on ``outputs`` only. Raises
+    :class:`engine.impact.semantic.DiffTooLarge`."""
+    semantic = semantic_diff(old.model, new.model, max_nodes or MAX_NODES, outputs)
+    ordered = {o.name: o for o in ordered_outputs(new.model)
+               if old.output(o.name) is not None and o.name in semantic.shared_outputs}
     regions = [
         _region(semantic.space, d, old, new, semantic.shared_outputs, ordered)
         for d in semantic.differences

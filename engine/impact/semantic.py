@@ -204,12 +204,15 @@ class SemanticDiff:
     nodes: int
 
 
-def semantic_diff(old: Model, new: Model, max_nodes: int = MAX_NODES) -> SemanticDiff:
-    """Every region where ``old`` and ``new`` answer differently. Raises
+def semantic_diff(old: Model, new: Model, max_nodes: int = MAX_NODES,
+                  outputs: Sequence[str] = ()) -> SemanticDiff:
+    """Every region where ``old`` and ``new`` answer differently: in any output both have,
+    or in ``outputs`` only (and whether there is an answer at all). Raises
     :class:`DiffTooLarge` beyond ``max_nodes`` regions explored."""
     space = joint_space(old, new)
     shared = [
-        o.name for t in new.tables for o in t.outputs if old.output(o.name) is not None
+        o.name for t in new.tables for o in t.outputs
+        if old.output(o.name) is not None and (not outputs or o.name in outputs)
     ]
     walker = _Walker(space, Changes(old, new, space), shared, max_nodes)
     leaves = walker.run()
@@ -243,6 +246,10 @@ class _Walker:
             id(side): {t.name: _order(t) for t in side.model.tables}
             for side in (space.old, space.new)
         }
+        # the tables whose difference shows: those giving a compared output, and those
+        # that may give no answer at all
+        self.shown = {t.name for side in (space.old, space.new) for t in side.model.tables
+                      if any(o.name in shared for o in t.outputs)} | changes.may_violate
 
     def run(self) -> list[Difference]:
         leaves: list[Difference] = []
@@ -284,6 +291,7 @@ class _Walker:
         differing, split = self._same(region, live_old, live_new)
         if split is not None:
             return split
+        differing &= self.shown
         if not differing:
             return None
         old = self._evaluate(space.old, region, live_old, differing)

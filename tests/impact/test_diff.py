@@ -149,3 +149,15 @@ def test_evaluate_frame_one_bad_row_never_fails_the_frame() -> None:
     assert answers.loc["c", "severity"] == loop.outputs["severity"] == "medium"
     refused = model.evaluate_frame(cases, unknown="refuse")
     assert refused["error"].str.contains("id").all()  # the extra column is an unknown fact
+
+
+def test_comparing_one_output(pair: Callable[..., tuple[Path, Path]]) -> None:
+    # S3 raised: severity and disposition change; D2 (medium) re-pointed to EMERGENCY too
+    old, new = pair({(2, 10, 4): "> 39", (3, 9, 2): "EMERGENCY"})
+    both = diff(engine.load(old), engine.load(new))
+    only = diff(engine.load(old), engine.load(new), outputs=["severity"])
+    assert {r.description for r in only.regions} < {r.description for r in both.regions} or \
+        len(only.regions) < len(both.regions)
+    assert all(set(r.changed) == {"severity"} for r in only.regions)
+    result = run("diff", str(old), str(new), "--output-name", "nope")
+    assert result.exit_code == 2 and "'nope' is not an output" in result.output

@@ -10,6 +10,7 @@ bitmasks.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from dataclasses import replace
 from typing import Any
@@ -172,7 +173,7 @@ def check(report: DiffReport, old: CompiledModel, new: CompiledModel,
     return len(points)
 
 
-@settings(max_examples=int(__import__("os").environ.get("IMPACT_EXAMPLES", "60")), deadline=None,
+@settings(max_examples=int(os.environ.get("IMPACT_EXAMPLES", "60")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(generated=models(max_tables=3), data=st.data())
 def test_semantic_diff_matches_brute_force(generated: Generated, data: st.DataObject) -> None:
