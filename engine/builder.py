@@ -23,6 +23,7 @@ from engine.conditions import (
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
 from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.properties import read_properties
 from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
 from engine.values import (
     ValueProblem,
@@ -44,7 +45,7 @@ ABOUT_FIELDS = {
     "review date": "review_date",
     "description": "description",
 }
-READ_SHEETS = ("about", "inputs", "tests")
+READ_SHEETS = ("about", "inputs", "tests", "safety")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -67,9 +68,10 @@ def build_model(
     tables = _read_tables(headers, inputs, broken, problems, require_citations)
     ordered = order_tables(tables, problems, {i.name for i in inputs})
     vignettes = _read_tests(by_name.get("tests"), inputs, broken, ordered, problems)
+    properties = read_properties(by_name.get("safety"), inputs, broken, ordered, problems)
     if problems:
         raise WorkbookError(problems, source)
-    return Model(about, inputs, tuple(ordered), vignettes, version, source)
+    return Model(about, inputs, tuple(ordered), vignettes, version, source, properties)
 
 
 def is_read_sheet(sheet: Sheet) -> bool:

@@ -9,7 +9,8 @@ code is never reused for another check. The hundreds group the checks:
 * ``TV3xx`` hit policy: overlaps, gaps, duplicates, subsumed and masked rules, outputs;
 * ``TV4xx`` chaining between tables;
 * ``TV5xx`` vignettes (the Tests sheet);
-* ``TV6xx`` what was not analysed, and why.
+* ``TV6xx`` what was not analysed, and why;
+* ``TV7xx`` safety properties (the Safety sheet) and their proofs.
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ _CHECKS = (
     Check("TV602", I, "analysis stopped early"),
     Check("TV603", I, "a free-text column is not analysed for gaps"),
     Check("TV604", I, "sheet layout not checked"),
+    Check("TV701", E, "a safety property does not hold (at the property's severity)"),
+    Check("TV702", W, "a safety property is not proven"),
+    Check("TV703", W, "a safety property's When can never hold"),
+    Check("TV704", E, "a Safety column names no input or output, or has no role"),
+    Check("TV705", E, "a Safety column requires something of an input (Then on an input)"),
+    Check("TV706", E, "a safety property has no Then"),
+    Check("TV707", E, "a Safety sheet cell is wrong (id, severity, citation)"),
 )
 
 CHECKS: dict[str, Check] = {c.code: c for c in _CHECKS}

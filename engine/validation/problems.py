@@ -70,7 +70,7 @@ class SheetRoles:
                 names = {c: text_of(sheet.value(NAME_ROW - 1, c)) for c in range(sheet.width)}
                 roles.kinds[sheet.name], roles.names[sheet.name] = kinds, names
                 roles.outputs |= {names[c] for c, k in kinds.items() if k == "output"}
-            elif key in ("about", "inputs", "tests"):
+            elif key in ("about", "inputs", "tests", "safety"):
                 roles.roles[sheet.name] = key
         return roles
 
@@ -90,8 +90,8 @@ def _classify(problem: Problem, roles: SheetRoles) -> Finding:
     sheet = where.sheet if where else None
     cells = (where.cell,) if where and where.cell else ()
     role = roles.roles.get(sheet or "")
-    code = None
-    if role and cells:
+    code = problem.code or None
+    if code is None and role and cells:
         row, col = split_cell(cells[0])
         code = _located(problem.message, role, sheet or "", row, col, roles)
     if code is None:
