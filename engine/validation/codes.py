@@ -111,6 +111,7 @@ def finding(
     table: str | None = None,
     rules: tuple[str, ...] | list[str] = (),
     severity: Severity | None = None,
+    detail: str = "",
 ) -> Finding:
     """A finding with the catalogue's severity for ``code`` (unknown codes are a bug)."""
     check = CHECKS[code]
@@ -123,4 +124,5 @@ def finding(
         tuple(cells),
         table,
         tuple(rules),
+        detail,
     )

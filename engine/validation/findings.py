@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.prover import PropertyResult
 
 
 class Severity(StrEnum):
@@ -37,6 +40,7 @@ class Finding:
     cells: tuple[str, ...] = ()
     table: str | None = None
     rules: tuple[str, ...] = ()
+    detail: str = ""  # more to read or paste, such as a counterexample's Tests row
 
     @property
     def where(self) -> str:
@@ -59,6 +63,7 @@ class Finding:
             "rules": list(self.rules),
             "message": self.message,
             "fix": self.fix,
+            "detail": self.detail or None,
         }
 
     def __str__(self) -> str:
@@ -97,6 +102,7 @@ class Report:
     readable: bool = True
     analysed: bool = False
     sheets: tuple[str, ...] = ()  # sheet names in workbook order, for grouping output
+    properties: list[PropertyResult] = field(default_factory=list)  # the Safety sheet's
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -136,10 +142,18 @@ class Report:
                 "infos": self.count(Severity.INFO),
                 "vignettes_passed": passed,
                 "vignettes_failed": len(self.vignettes) - passed,
+                "properties_proven": self.proven,
+                "properties": len(self.properties),
             },
             "findings": [f.as_dict() for f in self.sorted_findings()],
             "vignettes": [v.as_dict() for v in self.vignettes],
+            "properties": [p.as_dict() for p in self.properties],
         }
+
+    @property
+    def proven(self) -> int:
+        """How many of the Safety sheet's properties are proven."""
+        return sum(1 for p in self.properties if p.verdict.value == "proven")
 
 
 def _row_of(cell: str) -> int:

@@ -63,6 +63,8 @@ def _text_finding(f: Finding, style: Callable[..., str]) -> list[str]:
     lines = [head]
     if f.fix:
         lines.append(" " * 17 + style("fix: ", dim=True) + f.fix)
+    if f.detail:
+        lines.append(" " * 17 + f.detail)
     return lines
 
 
@@ -77,6 +79,8 @@ def _summary(report: Report, strict: bool, style: Callable[..., str]) -> str:
     if report.vignettes:
         passed = sum(1 for v in report.vignettes if v.passed)
         parts.append(f"vignettes: {passed} of {len(report.vignettes)} pass")
+    if report.properties:
+        parts.append(f"{report.proven} of {len(report.properties)} properties proven")
     verdict = "FAILED" if report.failed(strict) else "OK"
     colour = "red" if report.failed(strict) else "green"
     return style(verdict, fg=colour, bold=True) + " — " + ", ".join(parts)
