@@ -70,7 +70,9 @@ def read_properties(
         )
         return ()
     if text_of(sheet.value(0, 0)).lower() != "property":
-        problems.append(Problem(at(0, 0), "cell A1 must read 'Property'", "write Property", "TV707"))
+        problems.append(
+            Problem(at(0, 0), "cell A1 must read 'Property'", "write Property", "TV707")
+        )
     if text_of(sheet.value(1, 0)).lower() != "role":
         problems.append(Problem(at(1, 0), "cell A2 must read 'Role'", "write Role", "TV704"))
     columns, extra = _read_columns(sheet, inputs, broken, tables, problems)

@@ -194,7 +194,7 @@ class _TableEncoder:
                 if matched else z3.IntVal(0, ctx)
             return {out.name: Symbolic(z3.BoolVal(True, ctx), count, Kind.INTEGER)}
         none = self._none_matched(matched)
-        values = [
+        values: list[tuple[z3.BoolRef, Value | None]] = [
             (m, r.outputs[0])
             for m, r in zip(matched, table.rules, strict=True)
             if r.outputs[0] is not None

@@ -154,19 +154,20 @@ def exact_number(value: z3.ExprRef) -> Fraction:
 
 
 def _texts(tests: Iterable[Condition]) -> list[str]:
-    return [
-        item.value
-        for test in tests
-        for item in items_of(test)
-        if isinstance(getattr(item, "value", None), str)
-    ]
+    found: list[str] = []
+    for test in tests:
+        for item in items_of(test):
+            value = getattr(item, "value", None)
+            if isinstance(value, str):
+                found.append(value)
+    return found
 
 
 def _numbers(tests: Iterable[Condition]) -> list[Fraction]:
-    found = []
+    found: list[Fraction] = []
     for test in tests:
         for item in items_of(test):
-            values = (item.low, item.high) if isinstance(item, Between) else (
+            values: tuple[object, ...] = (item.low, item.high) if isinstance(item, Between) else (
                 getattr(item, "value", None),
             )
             found.extend(

@@ -80,10 +80,11 @@ def replay(
 
     why = "the solver's counterexample does not break the property when durable-rules runs it"
     for facts in candidates:
+        fired: tuple[FiredRule, ...] = ()
         try:
             decision = compiled.evaluate(dict(facts))
         except HitPolicyViolation as exc:
-            outputs, fired, no_answer = None, (), str(exc)
+            outputs, no_answer = None, str(exc)
         except TriageError as exc:
             why = f"durable-rules refused the solver's counterexample ({exc})"
             continue

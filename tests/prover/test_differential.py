@@ -93,7 +93,8 @@ def gen_small_table(c: Chooser, index: int, available: list[Column]) -> tuple[Ta
     rules = gen_rules(c, columns, outputs, c.integer(1, 8), policy, aggregation)
     table = TableSpec(
         name, policy, aggregation, tuple(col.name for col in columns),
-        tuple(out for out, _ in outputs), tuple(rules), c.choice(spellings), sheet_name=name.upper(),
+        tuple(out for out, _ in outputs), tuple(rules), c.choice(spellings),
+        sheet_name=name.upper(),
     )
     return table, {out.name: pool for out, pool in outputs}
 
