@@ -63,6 +63,7 @@ def build_model(
                 None,
                 "the workbook has no decision table",
                 "add a sheet whose cell A1 reads 'Table'",
+                "TV102",
             )
         )
     tables = _read_tables(headers, inputs, broken, problems, require_citations)
@@ -89,6 +90,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                 None,
                 "the workbook has no 'About' sheet",
                 "add a sheet named About with Table id and Version",
+                "TV101",
             )
         )
         return About("")
@@ -104,6 +106,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                     sheet.location(row, 0),
                     f"unknown field '{label}'",
                     "use one of " + ", ".join(f.capitalize() for f in ABOUT_FIELDS),
+                    "TV105",
                 )
             )
             continue
@@ -114,13 +117,14 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             try:
                 read_name(sheet.value(row, 1), "table id")
             except ValueProblem as exc:
-                problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix))
+                problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix, "TV105"))
         if key == "version" and not SEMVER.match(fields[key]):
             problems.append(
                 Problem(
                     sheet.location(row, 1),
                     f"'{fields[key]}' is not a semantic version",
                     "write major.minor.patch, for example 1.0.0",
+                    "TV105",
                 )
             )
     for required in ("table_id", "version"):
@@ -131,6 +135,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                     Location(sheet.name),
                     f"'{label.capitalize()}' is missing",
                     f"add a row '{label.capitalize()}' with its value",
+                    "TV105",
                 )
             )
     table_id = fields.pop("table_id", "")
@@ -151,6 +156,7 @@ def _read_inputs(
                 None,
                 "the workbook has no 'Inputs' sheet",
                 "add a sheet named Inputs listing every fact",
+                "TV101",
             )
         )
         return (), set()
@@ -162,6 +168,7 @@ def _read_inputs(
                     sheet.location(0, col),
                     f"header '{text_of(sheet.value(0, col))}' should be '{expected.capitalize()}'",
                     f"write {expected.capitalize()}",
+                    "TV104",
                 )
             )
     inputs: list[InputDef] = []
@@ -181,6 +188,7 @@ def _read_inputs(
                     f"input '{definition.name}' is declared twice "
                     f"(also at {seen[definition.name]})",
                     "keep one row per input",
+                    "TV107",
                 )
             )
             continue
@@ -194,7 +202,7 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
     try:
         name = read_name(sheet.value(row, 0), "input")
     except ValueProblem as exc:
-        problems.append(Problem(at(row, 0), exc.message, exc.fix))
+        problems.append(Problem(at(row, 0), exc.message, exc.fix, "TV106"))
         return None
     type_text = text_of(sheet.value(row, 1)).lower()
     try:
@@ -205,13 +213,14 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                 at(row, 1),
                 f"unknown type '{type_text}'",
                 "write boolean, number, integer, enum or text",
+                "TV117",
             )
         )
         return None
     try:
         required = read_yes_no(sheet.value(row, 4))
     except ValueProblem as exc:
-        problems.append(Problem(at(row, 4), exc.message, exc.fix))
+        problems.append(Problem(at(row, 4), exc.message, exc.fix, "TV119"))
         required = True
     allowed_raw = sheet.value(row, 3)
     allowed: tuple[str, ...] = ()
@@ -224,15 +233,23 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                     at(row, 3),
                     "an enum needs its allowed values",
                     "list the values separated by commas",
+                    "TV118",
                 )
             )
         elif len(set(allowed)) != len(allowed):
-            problems.append(Problem(at(row, 3), "a value is listed twice", "list each value once"))
+            problems.append(
+                Problem(at(row, 3), "a value is listed twice", "list each value once", "TV118")
+            )
     elif kind in (Kind.NUMBER, Kind.INTEGER) and allowed_raw is not None:
         value_range = read_range(allowed_raw, at(row, 3), problems)
     elif allowed_raw is not None:
         problems.append(
-            Problem(at(row, 3), f"a {kind} input takes no allowed values", "leave the cell empty")
+            Problem(
+                at(row, 3),
+                f"a {kind} input takes no allowed values",
+                "leave the cell empty",
+                "TV118",
+            )
         )
     return InputDef(
         name,
@@ -251,13 +268,13 @@ def read_range(raw: object, where: Location, problems: list[Problem]) -> Conditi
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, fix))
+        problems.append(Problem(where, exc.message, fix, "TV118"))
         return None
     if not isinstance(condition, AnyOf) or not all(
         isinstance(i, Between | Compare | Equals) and not isinstance(getattr(i, "value", 0), str)
         for i in condition.items
     ):
-        problems.append(Problem(where, f"'{text_of(raw)}' is not a numeric range", fix))
+        problems.append(Problem(where, f"'{text_of(raw)}' is not a numeric range", fix, "TV118"))
         return None
     return condition
 
@@ -283,6 +300,7 @@ def _read_tables(
                     f"table name '{header.name}' is also used on sheet "
                     f"'{table_names[header.name]}'",
                     "give each table its own name",
+                    "TV109",
                 )
             )
         table_names.setdefault(header.name, header.sheet.name)
@@ -311,6 +329,7 @@ def _read_tables(
                             column.location,
                             f"'{column.name}' is not an input or an output of another table",
                             did_you_mean(column.name, [*input_names, *outputs]),
+                            "TV108",
                         )
                     )
                 types[col] = None
@@ -323,6 +342,7 @@ def _read_tables(
                         column.location,
                         f"the table reads its own output '{column.name}'",
                         "read an input or another table's output",
+                        "TV402",
                     )
                 )
             types[col] = column_type(source, list_outputs, count_outputs)
@@ -344,6 +364,7 @@ def register_output(
                 out.location,
                 f"output '{out.name}' has the name of an input",
                 "give the output another name",
+                "TV109",
             )
         )
     elif out.name in outputs:
@@ -352,6 +373,7 @@ def register_output(
                 out.location,
                 f"output '{out.name}' is also produced by table '{outputs[out.name].table}'",
                 "give each output its own name",
+                "TV109",
             )
         )
     else:
@@ -383,6 +405,7 @@ def order_tables(
                     remaining[0].location,
                     f"tables read each other's outputs in a cycle: {cycle}",
                     "remove one of the links so the tables can be evaluated in order",
+                    "TV402",
                 )
             )
             return ordered + remaining
@@ -432,6 +455,7 @@ def _read_tests(
                     sheet.location(0, col),
                     f"'{head}' is also the heading of column {column_letter(first)}",
                     "keep one column per input or output",
+                    "TV111",
                 )
             )
         elif head in input_defs or head in output_defs:
@@ -444,11 +468,14 @@ def _read_tests(
                     sheet.location(0, col),
                     f"'{head}' is not an input or an output",
                     did_you_mean(head, [*input_defs, *output_defs]),
+                    "TV111",
                 )
             )
     if text_of(sheet.value(0, 0)).lower() != "test id":
         problems.append(
-            Problem(sheet.location(0, 0), "the first column must be 'Test id'", "write Test id")
+            Problem(
+                sheet.location(0, 0), "the first column must be 'Test id'", "write Test id", "TV104"
+            )
         )
     vignettes = []
     for row in range(1, len(sheet.rows)):
@@ -467,7 +494,7 @@ def _read_tests(
                     table, out = output_defs[name]
                     expected[name] = _read_expected(raw, table, out)
             except ValueProblem as exc:
-                problems.append(Problem(sheet.location(row, col), exc.message, exc.fix))
+                problems.append(Problem(sheet.location(row, col), exc.message, exc.fix, "TV503"))
         vignette_id = text_of(sheet.value(row, 0)) or f"row{row + 1}"
         note = text_of(sheet.value(row, note_col)) if note_col else ""
         vignettes.append(

@@ -257,6 +257,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                     f"rule '{rule.rule_id}' combines into {count} "
                     f"alternatives (at most {MAX_ALTERNATIVES})",
                     "split it into several rules with shorter value lists",
+                    "TV116",
                 )
             )
             continue
@@ -271,6 +272,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                 table.location,
                 f"table '{table.name}' needs {chunks} rule groups (at most {MAX_CHUNKS})",
                 "split the table into chained tables",
+                "TV116",
             )
         )
     return CompiledTable(table.name, fields, tuple(packed), max(chunks, 1), tuple(never))
@@ -347,6 +349,7 @@ def _check_properties(table: Table, fields: tuple[Field, ...], problems: list[Pr
                 table.location,
                 f"table '{table.name}' needs {count} message properties (at most {MAX_PROPERTIES})",
                 "use fewer input columns or shorter value lists",
+                "TV116",
             )
         )
 

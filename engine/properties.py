@@ -35,6 +35,7 @@ from engine.workbook import Sheet
 SHEET = "safety"
 SEVERITIES = ("error", "warning")
 _ANNOTATIONS = ("severity", "citation", "note")
+_CODES = {"type": "TV202", "allowed": "TV203", "empty": "TV206"}  # by TypeProblem.kind
 _ROLE_FIX = "write When (the case the property is about) or Then (what must hold then)"
 
 
@@ -279,24 +280,15 @@ def _read_cell(
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, exc.fix, "TV201"))
+        problems.append(Problem(where, exc.message, exc.fix, exc.code))
         return None
     if isinstance(condition, AnyValue):
         return None
     ctype = column.ctype
     if ctype is not None:
         found = type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list)
-        for message, fix in found:
-            problems.append(Problem(where, message, fix, type_code(message)))
+        for problem in found:
+            problems.append(Problem(where, problem.message, problem.fix, _CODES[problem.kind]))
         if found:
             return None
     return PropertyCell(column.name, column.role, text_of(raw), condition, where)
-
-
-def type_code(message: str) -> str:
-    """The check code of a :func:`~engine.conditions.type_problems` message."""
-    if "allowed values" in message:
-        return "TV203"
-    if "contains no value" in message:
-        return "TV206"
-    return "TV202"

@@ -54,7 +54,7 @@ class Finding:
         return f"{sheet}!{', '.join(shown)}" if self.cells else sheet
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "code": self.code,
             "severity": self.severity.value,
             "sheet": self.sheet,
@@ -63,8 +63,10 @@ class Finding:
             "rules": list(self.rules),
             "message": self.message,
             "fix": self.fix,
-            "detail": self.detail or None,
         }
+        if self.detail:
+            found["detail"] = self.detail
+        return found
 
     def __str__(self) -> str:
         where = f"{self.where}: " if self.where else ""

@@ -15,7 +15,7 @@ import pytest
 from engine.errors import Location, Problem
 from engine.validation import CHECKS, Finding, Severity, validate
 from engine.validation import layout as layout_module
-from engine.validation.problems import SheetRoles, classify
+from engine.validation.problems import classify
 from engine.workbook import Sheet
 from tests.validation.test_hostile import HOSTILE_CODES
 from tests.validation.workbooks import (
@@ -349,6 +349,8 @@ def test_broken_workbook_is_reported_at_its_cell(case: Case, tmp_path: Path) -> 
     expected_exit = 1 if any(f.severity is Severity.ERROR for f in report.findings) else 0
     assert report.exit_code() == expected_exit
     assert not any("the validator failed" in f.message for f in report.findings)
+    uncoded = [f for f in report.findings if f.code == "TV199"]
+    assert not uncoded, f"problems found without their check's code:\n{_show(uncoded)}"
 
 
 def test_analysis_out_of_budget_is_reported_not_skipped(tmp_path: Path) -> None:
@@ -367,7 +369,7 @@ def test_layout_not_checked_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_unrecognised_problem_keeps_its_message() -> None:
     problem = Problem(Location("Somewhere", "B2"), "a brand new kind of problem", "fix it")
-    [found] = classify([problem], SheetRoles())
+    [found] = classify([problem])
     assert (found.code, found.sheet, found.cells, found.message) == (
         "TV199",
         "Somewhere",
