@@ -244,9 +244,61 @@ def main() -> int:
                 f"{status}",
                 flush=True,
             )
+    prover = run_prover(not args.no_check, args.json)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"overlaps_and_gaps": results, "prover": prover}, indent=2))
     return 0
+
+
+PROVER_TARGETS = {"bundled": 1.0, "1500x15": 10.0, "chain 3x300": 10.0}  # seconds
+
+
+def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
+    """The Safety-sheet prover on its three workloads (bench/prover_workloads.py)."""
+    import resource
+
+    import bench.prover_workloads as w
+    import engine
+
+    runs: list[tuple[str, Any, Any, Any]] = []
+    compiled = engine.load(w.BUNDLED)
+    props = w.properties_of(compiled, w.safety_sheet(w.BUNDLED_PROPERTIES))
+    runs.append(("bundled", compiled, props, w.sample_inside_bundled(compiled)))
+    rng = random.Random(SEED)
+    for label, layers in (
+        ("1500x15", [("PRIORITY", 1500, 15, True)]),
+        ("chain 3x300", [("UNIQUE", 300, 5, False), ("COLLECT", 300, 5, True),
+                         ("PRIORITY", 300, 5, True)]),
+    ):
+        compiled, shapes = w.synthetic(layers, f"{SEED}-{label}")
+        output = f"t{len(layers)}"
+        sheet = w.synthetic_sheet(w.synthetic_properties(shapes[-1], 10, rng), output)
+        runs.append((label, compiled, w.properties_of(compiled, sheet), w.sample_inside(compiled)))
+    found = []
+    for label, compiled, props, sampler in runs:
+        result = w.prove(compiled, props)
+        status = w.check(compiled, result["results"], sampler, rng) if check_results else "skipped"
+        target = PROVER_TARGETS[label]
+        row = {
+            "workload": label,
+            "properties": len(props),
+            "seconds": round(result["seconds"], 3),
+            "verdicts": result["verdicts"],
+            "check": status,
+            "target_s": target,
+        }
+        found.append(row)
+        if not quiet:
+            verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result["verdicts"].items()))
+            met = "met" if row["seconds"] <= target else "MISSED"
+            print(f"prover {label:<12} {len(props):>3} properties  {row['seconds']:>7.3f} s  "
+                  f"({verdicts})  check: {status}  target {target} s: {met}", flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    found.append({"peak_memory_mb": round(peak_mb), "target_mb": 1024})
+    if not quiet:
+        print(f"peak memory {peak_mb:,.0f} MB  target 1,024 MB: "
+              f"{'met' if peak_mb <= 1024 else 'MISSED'}", flush=True)
+    return found
 
 
 if __name__ == "__main__":

@@ -55,15 +55,17 @@ class Counterexample:
             "tests_line": self.tests_line,
         }
 
-    def describe(self) -> str:
-        """One line a reviewer reads: the patient, then what the tables give."""
+    def describe(self, names: Sequence[str] = ()) -> str:
+        """One line a reviewer reads: the patient, then what the tables give (the outputs in
+        ``names`` when given, else all)."""
         given = ", ".join(f"{k} {_show(v)}" for k, v in self.facts.items() if v is not None)
         missing = [k for k, v in self.facts.items() if v is None]
         if missing:
             given += "; not given: " + ", ".join(missing)
         if self.outputs is None:
             return f"{given} → no answer ({self.no_answer})"
-        got = ", ".join(f"{k} {_show(v)}" for k, v in self.outputs.items())
+        shown = [n for n in names if n in self.outputs] or list(self.outputs)
+        got = ", ".join(f"{k} {_show(self.outputs[k])}" for k in dict.fromkeys(shown))
         rules = ", ".join(f"{f.rule_id} ({f.sheet} row {f.row})" for f in self.fired)
         return f"{given} → {got}; rules fired: {rules or 'none'}"
 
@@ -142,4 +144,6 @@ def _show(value: Any) -> str:
         return "empty"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:57] + "…"
     return format_value(value)
