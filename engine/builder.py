@@ -22,7 +22,8 @@ from engine.conditions import (
 )
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
-from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.hitpolicy import Aggregation, returns_list
+from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
 from engine.properties import read_properties
 from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
 from engine.values import (
@@ -46,6 +47,9 @@ ABOUT_FIELDS = {
     "description": "description",
 }
 READ_SHEETS = ("about", "inputs", "tests", "safety")
+# Sheets written for the people editing the workbook (drop-down sources, instructions) and
+# rebuilt from the content by `triage format`: the engine reads none of them, on purpose.
+HELPER_SHEETS = ("lists", "how to edit")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -80,6 +84,10 @@ def is_read_sheet(sheet: Sheet) -> bool:
     return sheet.name.strip().lower() in READ_SHEETS or is_table_sheet(sheet)
 
 
+def is_helper_sheet(sheet: Sheet) -> bool:
+    return sheet.name.strip().lower() in HELPER_SHEETS and not is_table_sheet(sheet)
+
+
 # --- About ---------------------------------------------------------------------------------
 
 
@@ -95,6 +103,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
         )
         return About("")
     fields: dict[str, str] = {}
+    cells: list[tuple[str, Location]] = []
     for row in range(len(sheet.rows)):
         label = text_of(sheet.value(row, 0)).lower().rstrip(":")
         if label in ("field", ""):
@@ -111,6 +120,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
             )
             continue
         fields[key] = text_of(sheet.value(row, 1))
+        cells.append((key, sheet.location(row, 1)))
         if not fields[key]:
             continue  # reported once below if required
         if key == "table_id":
@@ -139,7 +149,7 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                 )
             )
     table_id = fields.pop("table_id", "")
-    return About(table_id, **fields)
+    return About(table_id, **fields, cells=tuple(cells))
 
 
 # --- Inputs --------------------------------------------------------------------------------
@@ -310,7 +320,7 @@ def _read_tables(
         o.name
         for h in headers
         for _, o in h.output_cols
-        if not h.hit_policy.single_hit and h.aggregation is None
+        if returns_list(h.hit_policy, h.aggregation)
     }
     count_outputs = {
         o.name for h in headers for _, o in h.output_cols if h.aggregation is Aggregation.COUNT

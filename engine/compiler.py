@@ -44,7 +44,8 @@ from engine.conditions import (
     items_of,
 )
 from engine.errors import Problem, WorkbookError
-from engine.model import Aggregation, Kind, Model, OutputDef, Table
+from engine.hitpolicy import Aggregation
+from engine.model import Kind, Model, OutputDef, Table
 
 STACK_BUDGET = 60  # durable-rules fails with error 303 past 64 pending alpha matches
 CHILD_BUDGET = 64  # a node's children live in a 512-slot hash set that must never fill

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from engine.hitpolicy import same_value
+
 Value = bool | int | float | str
 
 
@@ -492,10 +494,10 @@ def _item_matches(item: Item, value: object) -> bool:
     if isinstance(item, IsNull):
         return False
     if isinstance(item, Equals):
-        return _same(value, item.value)
+        return same_value(value, item.value)
     if isinstance(item, Compare):
         if item.op == "!=":
-            return not _same(value, item.value)
+            return not same_value(value, item.value)
         if not _orderable(value, item.value):
             return False
         return {
@@ -509,12 +511,6 @@ def _item_matches(item: Item, value: object) -> bool:
     above = value >= item.low if item.low_closed else value > item.low  # type: ignore[operator]
     below = value <= item.high if item.high_closed else value < item.high  # type: ignore[operator]
     return bool(above and below)
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    return a == b
 
 
 def _orderable(a: object, b: object) -> bool:

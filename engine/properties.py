@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from engine.conditions import AnyValue, CellSyntaxError, parse_condition, type_problems
 from engine.errors import Location, Problem
+from engine.hitpolicy import Aggregation
 from engine.model import (
-    Aggregation,
     InputDef,
     OutputDef,
     PropertyCell,

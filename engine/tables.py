@@ -24,8 +24,10 @@ from engine.model import (
     Rule,
     Table,
 )
+from engine.units import unit_in_cell
 from engine.values import (
     ValueProblem,
+    choices,
     read_literal,
     read_name,
     read_typed,
@@ -306,6 +308,8 @@ class ColumnType:
     allowed: tuple[Value, ...]
     is_list: bool
     chained: bool = False
+    name: str = ""
+    unit: str = ""
 
     def code(self, kind: str) -> str:
         """The check code of a cell problem of ``kind`` (see TypeProblem) in this column."""
@@ -323,12 +327,14 @@ def column_type(
     a number, whatever its cells hold. None when the type cannot check cells (an enum without
     values, reported where it is declared)."""
     if source.name in count_outputs:
-        return ColumnType(Kind.INTEGER, (), False, True)
+        return ColumnType(Kind.INTEGER, (), False, True, source.name)
     if source.kind is Kind.ENUM and not source.allowed_values:
         return None
     if isinstance(source, InputDef):
-        return ColumnType(source.kind, source.allowed_values, False)
-    return ColumnType(source.kind, source.allowed_values, source.name in list_outputs, True)
+        allowed = source.allowed_values
+        return ColumnType(source.kind, allowed, False, False, source.name, source.unit)
+    is_list = source.name in list_outputs
+    return ColumnType(source.kind, source.allowed_values, is_list, True, source.name)
 
 
 def read_rules(
@@ -428,7 +434,10 @@ def _read_cell(
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, exc.fix, exc.code))
+        numeric = ctype is not None and ctype.kind in (Kind.NUMBER, Kind.INTEGER)
+        unit = unit_in_cell(text_of(raw), ctype.name, ctype.unit) if numeric and ctype else None
+        message, fix = unit or (exc.message, exc.fix)
+        problems.append(Problem(where, message, fix, exc.code))
         condition = parse_condition(None)
     else:
         if ctype is not None:
@@ -444,6 +453,18 @@ def _read_output(
 ) -> Value | None:
     raw = sheet.value(row, col)
     if raw is None:
+        if output.allowed_values:  # a forgotten cell must not silently mean "no value"
+            problems.append(
+                Problem(
+                    sheet.location(row, col),
+                    f"the rule gives no {output.name}: the cell is empty",
+                    f"{choices(output.allowed_values)}, or null if this rule deliberately gives "
+                    "no value",
+                    "TV209",
+                )
+            )
+        return None
+    if isinstance(raw, str) and raw.strip().lower() == "null":
         return None
     return _read(
         problems,

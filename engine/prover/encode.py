@@ -28,9 +28,15 @@ from fractions import Fraction
 import z3
 
 from engine.conditions import AnyValue, Condition, Value
-from engine.hitpolicy import _key as _outputs_key  # TODO: public after the hit-policy merge
-from engine.hitpolicy import _priority_key
-from engine.model import Aggregation, HitPolicy, Kind, Model, Rule, Table
+from engine.hitpolicy import (
+    Aggregation,
+    HitPolicy,
+    default_row,
+    priority_key,
+    row_key,
+    value_key,
+)
+from engine.model import Kind, Model, Rule, Table
 from engine.prover.space import InputSpace, num
 from engine.prover.values import Choice, ListValue, Symbolic, Term, all_of, any_of
 
@@ -136,7 +142,7 @@ class _TableEncoder:
         elif policy is HitPolicy.ANY:
             by_outputs: dict[object, list[z3.BoolRef]] = {}
             for rule, m in zip(self.table.rules, matched, strict=True):
-                by_outputs.setdefault(_outputs_key(rule.outputs), []).append(m)
+                by_outputs.setdefault(row_key(rule.outputs), []).append(m)
             groups = [any_of(g, self.ctx) for g in by_outputs.values()]
         else:
             return None
@@ -155,17 +161,18 @@ class _TableEncoder:
         table = self.table
         order = list(range(len(table.rules)))
         if table.hit_policy is HitPolicy.PRIORITY:
-            order.sort(key=lambda i: _priority_key(table, table.rules[i]))
+            order.sort(key=lambda i: priority_key(table, table.rules[i]))
         chosen: list[tuple[z3.BoolRef, Rule]] = []
         none_before: z3.BoolRef = z3.BoolVal(True, self.ctx)
         for step, index in enumerate(order):
             m = matched[index]
             chosen.append((all_of([none_before, m], self.ctx), table.rules[index]))
             none_before = self.define(f"none{step}", all_of([none_before, z3.Not(m)], self.ctx))
+        default = default_row(table) or tuple(None for _ in table.outputs)
         outputs: dict[str, Term] = {}
         for column, out in enumerate(table.outputs):
             options = [(g, r.outputs[column]) for g, r in chosen]
-            options.append((none_before, out.default))  # None unless it has a default
+            options.append((none_before, default[column]))
             outputs[out.name] = Choice(_merge(options, self.ctx), self.ctx)
         return outputs
 
@@ -174,13 +181,13 @@ class _TableEncoder:
     def _lists(self, matched: tuple[z3.BoolRef, ...]) -> dict[str, Term]:
         table = self.table
         none = self._none_matched(matched)
-        defaulted = any(o.has_default for o in table.outputs)
+        default = default_row(table)
         outputs: dict[str, Term] = {}
         for column, out in enumerate(table.outputs):
             elements = [(m, r.outputs[column]) for m, r in zip(matched, table.rules, strict=True)]
-            if defaulted:
-                elements.append((none, out.default))
-            empty = z3.BoolVal(False, self.ctx) if defaulted else none
+            if default is not None:
+                elements.append((none, default[column]))
+            empty = z3.BoolVal(False, self.ctx) if default is not None else none
             outputs[out.name] = ListValue(tuple(_merge(elements, self.ctx)), empty, self.ctx)
         return outputs
 
@@ -199,7 +206,8 @@ class _TableEncoder:
             for m, r in zip(matched, table.rules, strict=True)
             if r.outputs[0] is not None
         ]
-        default = out.default if out.has_default else None
+        row = default_row(table)
+        default = row[0] if row is not None else None
         if table.aggregation is Aggregation.SUM:
             return {out.name: self._sum(values, none, default)}
         return {out.name: self._extreme(values, none, default)}
@@ -256,7 +264,7 @@ def _merge(
     for guard, value in options:
         if z3.is_false(guard):
             continue
-        merged.setdefault(_outputs_key((value,)), (value, []))[1].append(guard)
+        merged.setdefault(value_key(value), (value, []))[1].append(guard)
     return tuple((any_of(gs, ctx), v) for v, gs in merged.values())
 
 

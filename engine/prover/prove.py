@@ -24,7 +24,8 @@ from typing import Any
 import z3
 
 from engine.evaluator import CompiledModel
-from engine.model import HitPolicy, Model, SafetyProperty
+from engine.hitpolicy import HitPolicy
+from engine.model import Model, SafetyProperty
 from engine.prover.encode import ModelEncoding, encode_model
 from engine.prover.space import InputSpace, conditions_of
 from engine.prover.values import all_of, any_of

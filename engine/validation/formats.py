@@ -81,7 +81,12 @@ def _summary(report: Report, strict: bool, style: Callable[..., str]) -> str:
         parts.append(f"vignettes: {passed} of {len(report.vignettes)} pass")
     if report.properties:
         parts.append(f"{report.proven} of {len(report.properties)} properties proven")
+    covered, rules = report.covered()
+    if rules:
+        parts.append(f"{covered} of {rules} rules covered")
     verdict = "FAILED" if report.failed(strict) else "OK"
+    if report.release:
+        verdict = "NOT RELEASABLE" if report.failed(strict) else "RELEASABLE"
     colour = "red" if report.failed(strict) else "green"
     return style(verdict, fg=colour, bold=True) + " — " + ", ".join(parts)
 
