@@ -38,7 +38,17 @@ from engine.hitpolicy import (
 )
 from engine.model import Kind, Model, Rule, Table
 from engine.prover.space import InputSpace, num
-from engine.prover.values import Choice, ListValue, Symbolic, Term, all_of, any_of
+from engine.prover.values import (
+    Choice,
+    Formula,
+    ListValue,
+    Symbolic,
+    Term,
+    all_of,
+    any_of,
+    negate,
+    to_z3,
+)
 
 EXACT_SUM_BITS = 52  # a float sum is exact while every partial sum fits in the mantissa
 
@@ -49,8 +59,8 @@ class TableTerms:
     ANY only) and the terms of its outputs."""
 
     table: Table
-    matched: tuple[z3.BoolRef, ...]
-    violation: z3.BoolRef | None
+    matched: tuple[Formula, ...]
+    violation: Formula | None
     outputs: dict[str, Term]
 
 
@@ -64,19 +74,25 @@ class ModelEncoding:
     terms: dict[str, Term] = field(default_factory=dict)  # every input and output by name
     tables: dict[str, TableTerms] = field(default_factory=dict)
     definitions: list[z3.BoolRef] = field(default_factory=list)
+    cells: dict[tuple[str, Condition], Formula] = field(default_factory=dict)
     limits: dict[str, str] = field(default_factory=dict)
 
     @property
     def ctx(self) -> z3.Context:
         return self.space.ctx
 
-    def any_violation(self) -> z3.BoolRef:
+    def any_violation(self) -> Formula:
         """Some table gives no answer (UNIQUE or ANY broken): the case has no outputs."""
         return any_of([t.violation for t in self.tables.values() if t.violation is not None],
                       self.ctx)
 
-    def holds(self, name: str, condition: Condition) -> z3.BoolRef:
-        return self.terms[name].holds(condition)
+    def holds(self, name: str, condition: Condition) -> Formula:
+        """Does ``condition`` hold on ``name``? (Shared: tables repeat their cells.)"""
+        key = (name, condition)
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = self.terms[name].holds(condition)
+        return found
 
 
 def encode_model(model: Model, space: InputSpace, tag: str = "") -> ModelEncoding:
@@ -96,14 +112,13 @@ class _TableEncoder:
         self.table = table
         self.prefix = prefix
         self.ctx = encoding.ctx
-        self._cells: dict[tuple[str, Condition], z3.BoolRef] = {}
 
     def fresh(self, name: str) -> z3.BoolRef:
         return z3.FreshBool(f"{self.prefix}.{name}", self.ctx)
 
-    def define(self, name: str, formula: z3.BoolRef) -> z3.BoolRef:
+    def define(self, name: str, formula: Formula) -> Formula:
         """A named helper for ``formula`` (constants stay constants)."""
-        if z3.is_true(formula) or z3.is_false(formula):
+        if isinstance(formula, bool):
             return formula
         var = self.fresh(name)
         self.encoding.definitions.append(var == formula)
@@ -124,50 +139,55 @@ class _TableEncoder:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def _rule(self, rule: Rule) -> z3.BoolRef:
-        tests = []
-        for column, cell in zip(self.table.inputs, rule.cells, strict=True):
-            if isinstance(cell.condition, AnyValue):
-                continue
-            key = (column.name, cell.condition)
-            if key not in self._cells:
-                self._cells[key] = self.encoding.holds(column.name, cell.condition)
-            tests.append(self._cells[key])
-        return all_of(tests, self.ctx)
+    def _rule(self, rule: Rule) -> Formula:
+        holds = self.encoding.holds
+        return all_of(
+            [
+                holds(column.name, cell.condition)
+                for column, cell in zip(self.table.inputs, rule.cells, strict=True)
+                if not isinstance(cell.condition, AnyValue)
+            ],
+            self.ctx,
+        )
 
-    def _violation(self, matched: Sequence[z3.BoolRef]) -> z3.BoolRef | None:
+    def _violation(self, matched: Sequence[Formula]) -> Formula | None:
         policy = self.table.hit_policy
         if policy is HitPolicy.UNIQUE:
             groups = list(matched)
         elif policy is HitPolicy.ANY:
-            by_outputs: dict[object, list[z3.BoolRef]] = {}
+            by_outputs: dict[object, list[Formula]] = {}
             for rule, m in zip(self.table.rules, matched, strict=True):
                 by_outputs.setdefault(row_key(rule.outputs), []).append(m)
             groups = [any_of(g, self.ctx) for g in by_outputs.values()]
         else:
             return None
-        groups = [g for g in groups if not z3.is_false(g)]
-        if len(groups) < 2:
+        certain = sum(1 for g in groups if g is True)
+        open_ = [g for g in groups if not isinstance(g, bool)]
+        if certain >= 2:
+            return True
+        if certain + len(open_) < 2:
             return None
-        return self.define("violation", z3.AtLeast(*groups, 2))
+        if certain == 1:
+            return self.define("violation", any_of(open_, self.ctx))
+        return self.define("violation", z3.AtLeast(*open_, 2))
 
-    def _none_matched(self, matched: Sequence[z3.BoolRef]) -> z3.BoolRef:
-        return self.define("no_match", all_of([z3.Not(m) for m in matched], self.ctx))
+    def _none_matched(self, matched: Sequence[Formula]) -> Formula:
+        return self.define("no_match", all_of([negate(m) for m in matched], self.ctx))
 
     # --- single hit ------------------------------------------------------------------------
 
-    def _single(self, matched: tuple[z3.BoolRef, ...]) -> dict[str, Term]:
+    def _single(self, matched: tuple[Formula, ...]) -> dict[str, Term]:
         """The first match in rule order (priority order for PRIORITY) decides."""
         table = self.table
         order = list(range(len(table.rules)))
         if table.hit_policy is HitPolicy.PRIORITY:
             order.sort(key=lambda i: priority_key(table, table.rules[i]))
-        chosen: list[tuple[z3.BoolRef, Rule]] = []
-        none_before: z3.BoolRef = z3.BoolVal(True, self.ctx)
+        chosen: list[tuple[Formula, Rule]] = []
+        none_before: Formula = True
         for step, index in enumerate(order):
             m = matched[index]
             chosen.append((all_of([none_before, m], self.ctx), table.rules[index]))
-            none_before = self.define(f"none{step}", all_of([none_before, z3.Not(m)], self.ctx))
+            none_before = self.define(f"none{step}", all_of([none_before, negate(m)], self.ctx))
         default = default_row(table) or tuple(None for _ in table.outputs)
         outputs: dict[str, Term] = {}
         for column, out in enumerate(table.outputs):
@@ -178,7 +198,7 @@ class _TableEncoder:
 
     # --- lists -----------------------------------------------------------------------------
 
-    def _lists(self, matched: tuple[z3.BoolRef, ...]) -> dict[str, Term]:
+    def _lists(self, matched: tuple[Formula, ...]) -> dict[str, Term]:
         table = self.table
         none = self._none_matched(matched)
         default = default_row(table)
@@ -187,21 +207,21 @@ class _TableEncoder:
             elements = [(m, r.outputs[column]) for m, r in zip(matched, table.rules, strict=True)]
             if default is not None:
                 elements.append((none, default[column]))
-            empty = z3.BoolVal(False, self.ctx) if default is not None else none
+            empty = False if default is not None else none
             outputs[out.name] = ListValue(tuple(_merge(elements, self.ctx)), empty, self.ctx)
         return outputs
 
     # --- aggregations ----------------------------------------------------------------------
 
-    def _aggregate(self, matched: tuple[z3.BoolRef, ...]) -> dict[str, Term]:
+    def _aggregate(self, matched: tuple[Formula, ...]) -> dict[str, Term]:
         table, ctx = self.table, self.ctx
         out = table.outputs[0]
         if table.aggregation is Aggregation.COUNT:
-            count = z3.Sum([z3.If(m, z3.IntVal(1, ctx), z3.IntVal(0, ctx)) for m in matched]) \
-                if matched else z3.IntVal(0, ctx)
-            return {out.name: Symbolic(z3.BoolVal(True, ctx), count, Kind.INTEGER)}
+            one, zero = z3.IntVal(1, ctx), z3.IntVal(0, ctx)
+            count = z3.Sum([zero, *(z3.If(to_z3(m, ctx), one, zero) for m in matched)])
+            return {out.name: Symbolic(True, count, Kind.INTEGER)}
         none = self._none_matched(matched)
-        values: list[tuple[z3.BoolRef, Value | None]] = [
+        values: list[tuple[Formula, Value | None]] = [
             (m, r.outputs[0])
             for m, r in zip(matched, table.rules, strict=True)
             if r.outputs[0] is not None
@@ -213,8 +233,7 @@ class _TableEncoder:
         return {out.name: self._extreme(values, none, default)}
 
     def _sum(
-        self, values: list[tuple[z3.BoolRef, Value | None]], none: z3.BoolRef,
-        default: Value | None,
+        self, values: list[tuple[Formula, Value | None]], none: Formula, default: Value | None
     ) -> Symbolic:
         ctx = self.ctx
         numbers = [Fraction(v) for _, v in values if isinstance(v, int | float)]
@@ -225,44 +244,44 @@ class _TableEncoder:
                 f"table '{self.table.name}' adds numbers that floating point rounds"
             )
         zero = num(0, ctx)
-        total = z3.Sum([z3.If(m, num(v, ctx), zero) for m, v in values]) if values else zero  # type: ignore[arg-type]
+        total = z3.Sum([zero, *(z3.If(to_z3(m, ctx), num(v, ctx), zero) for m, v in values)])  # type: ignore[arg-type]
         some = any_of([m for m, _ in values], ctx)
         if default is None:
             return Symbolic(some, total, Kind.NUMBER)
-        present = z3.If(none, z3.BoolVal(True, ctx), some)
-        return Symbolic(present, z3.If(none, num(default, ctx), total), Kind.NUMBER)  # type: ignore[arg-type]
+        present = any_of([none, some], ctx)
+        value = z3.If(to_z3(none, ctx), num(default, ctx), total)  # type: ignore[arg-type]
+        return Symbolic(present, value, Kind.NUMBER)
 
     def _extreme(
-        self, values: list[tuple[z3.BoolRef, Value | None]], none: z3.BoolRef,
-        default: Value | None,
+        self, values: list[tuple[Formula, Value | None]], none: Formula, default: Value | None
     ) -> Choice:
         """MIN or MAX: the best value some match gives, where no better one is matched."""
         ctx = self.ctx
-        by_value: dict[Fraction, tuple[Value, list[z3.BoolRef]]] = {}
+        by_value: dict[Fraction, tuple[Value, list[Formula]]] = {}
         for m, v in values:
             assert isinstance(v, int | float)
             by_value.setdefault(Fraction(v), (v, []))[1].append(m)
         ordered = sorted(by_value, reverse=self.table.aggregation is Aggregation.MAX)
-        options: list[tuple[z3.BoolRef, Value | None]] = []
-        better: list[z3.BoolRef] = []
+        options: list[tuple[Formula, Value | None]] = []
+        better: list[Formula] = []
         for q in ordered:
             value, ms = by_value[q]
             hit = any_of(ms, ctx)
-            options.append((all_of([hit, *[z3.Not(b) for b in better]], ctx), value))
+            options.append((all_of([hit, *[negate(b) for b in better]], ctx), value))
             better.append(hit)
-        nothing = all_of([z3.Not(b) for b in better], ctx)
-        options.append((all_of([z3.Not(none), nothing], ctx), None))  # matches, all null
+        nothing = all_of([negate(b) for b in better], ctx)
+        options.append((all_of([negate(none), nothing], ctx), None))  # matches, all null
         options.append((none, default))
         return Choice(_merge(options, ctx), ctx)
 
 
 def _merge(
-    options: Sequence[tuple[z3.BoolRef, Value | None]], ctx: z3.Context
-) -> tuple[tuple[z3.BoolRef, Value | None], ...]:
+    options: Sequence[tuple[Formula, Value | None]], ctx: z3.Context
+) -> tuple[tuple[Formula, Value | None], ...]:
     """One guard per distinct value (equal as the engine compares values), false ones out."""
-    merged: dict[object, tuple[Value | None, list[z3.BoolRef]]] = {}
+    merged: dict[object, tuple[Value | None, list[Formula]]] = {}
     for guard, value in options:
-        if z3.is_false(guard):
+        if guard is False:
             continue
         merged.setdefault(value_key(value), (value, []))[1].append(guard)
     return tuple((any_of(gs, ctx), v) for v, gs in merged.values())

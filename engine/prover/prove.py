@@ -28,7 +28,7 @@ from engine.hitpolicy import HitPolicy
 from engine.model import Model, SafetyProperty
 from engine.prover.encode import ModelEncoding, encode_model
 from engine.prover.space import InputSpace, conditions_of
-from engine.prover.values import all_of, any_of
+from engine.prover.values import all_of, any_of, negate, to_z3
 from engine.prover.witness import Counterexample, replay
 
 TIMEOUT_MS = 20_000  # per solver call
@@ -109,10 +109,12 @@ class Prover:
             [enc.holds(c.name, c.condition) for c in prop.when if c.name not in inputs], ctx
         )
         then = all_of([enc.holds(c.name, c.condition) for c in prop.then], ctx)
-        broken = z3.And(when_in, any_of([self._violation, z3.And(when_out, z3.Not(then))], ctx))
+        broken = all_of(
+            [when_in, any_of([self._violation, all_of([when_out, negate(then)], ctx)], ctx)], ctx
+        )
         solver.push()
         try:
-            solver.add(broken)
+            solver.add(to_z3(broken, ctx))
             answer = solver.check()
             if answer == z3.sat:
                 candidates = self._patients()
@@ -128,8 +130,8 @@ class Prover:
         limit = self._limit(prop)
         if limit:
             return Verdict.NOT_PROVEN, limit, None
-        applies = z3.And(when_in, any_of([self._violation, when_out], ctx))
-        if solver.check(applies) == z3.unsat:
+        applies = all_of([when_in, any_of([self._violation, when_out], ctx)], ctx)
+        if solver.check(to_z3(applies, ctx)) == z3.unsat:
             return Verdict.VACUOUS, "", None
         return Verdict.PROVEN, "", None
 
@@ -137,7 +139,7 @@ class Prover:
         """Facts for the solver's case, preferring one that gives every optional input (a
         reviewer reads a whole patient more easily), then the case as the solver found it."""
         solver = self.solver
-        optional = [v.present for v in self.space.vars.values() if not z3.is_true(v.present)]
+        optional = [v.present for v in self.space.vars.values() if v.present is not True]
         first = self.space.facts(solver.model())
         while optional:
             if solver.check(*optional) == z3.sat:

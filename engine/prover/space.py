@@ -51,7 +51,7 @@ class InputVar:
     input names, so that a counterexample can pick a readable value in the same interval."""
 
     definition: InputDef
-    present: z3.BoolRef
+    present: z3.BoolRef | bool  # True for a required input
     value: z3.ExprRef
     codes: tuple[str, ...] = ()
     constants: tuple[Fraction, ...] = ()
@@ -93,7 +93,7 @@ class InputSpace:
 
     def _declare(self, definition: InputDef, tests: list[Condition]) -> InputVar:
         ctx, name = self.ctx, definition.name
-        present = z3.BoolVal(True, ctx) if definition.required else z3.Bool(f"{name}?", ctx)
+        present: z3.BoolRef | bool = True if definition.required else z3.Bool(f"{name}?", ctx)
         kind = definition.kind
         if kind is Kind.BOOLEAN:
             return InputVar(definition, present, z3.Bool(name, ctx))
@@ -111,10 +111,13 @@ class InputSpace:
         constants = tuple(sorted(set(_numbers(tests))))
         var = InputVar(definition, present, value, (), constants)
         if definition.value_range is not None:
-            from engine.prover.values import Symbolic  # values imports this module
+            from engine.prover.values import Symbolic, negate, to_z3  # values imports this module
 
-            inside = Symbolic(z3.BoolVal(True, ctx), value, kind).holds(definition.value_range)
-            self.domain.append(z3.Implies(present, inside))
+            inside = Symbolic(True, value, kind).holds(definition.value_range)
+            if not isinstance(inside, bool):
+                self.domain.append(inside if present is True else z3.Implies(present, inside))
+            elif not inside:  # an empty range: only a missing fact is allowed
+                self.domain.append(to_z3(negate(present), ctx))
         return var
 
     def other_text(self, var: InputVar) -> str:
@@ -130,7 +133,9 @@ class InputSpace:
         moved to a short value in the same interval between the constants tests name."""
         facts: dict[str, Any] = {}
         for var in self.vars.values():
-            if not z3.is_true(model.eval(var.present, model_completion=True)):
+            if var.present is not True and not z3.is_true(
+                model.eval(var.present, model_completion=True)
+            ):
                 continue
             value = model.eval(var.value, model_completion=True)
             if var.kind is Kind.BOOLEAN:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeAlias
 
 import z3
 
@@ -39,27 +40,49 @@ from engine.conditions import (
 from engine.model import Kind
 from engine.prover.space import num
 
-
-def _false(ctx: z3.Context) -> z3.BoolRef:
-    return z3.BoolVal(False, ctx)
-
-
-def any_of(terms: Sequence[z3.BoolRef], ctx: z3.Context) -> z3.BoolRef:
-    terms = [t for t in terms if not z3.is_false(t)]
-    if not terms:
-        return _false(ctx)
-    if any(z3.is_true(t) for t in terms):
-        return z3.BoolVal(True, ctx)
-    return terms[0] if len(terms) == 1 else z3.Or(*terms)
+# True and False stay Python booleans until the solver needs them: cheaper than z3's own
+Formula: TypeAlias = "z3.BoolRef | bool"
 
 
-def all_of(terms: Sequence[z3.BoolRef], ctx: z3.Context) -> z3.BoolRef:
-    terms = [t for t in terms if not z3.is_true(t)]
-    if not terms:
-        return z3.BoolVal(True, ctx)
-    if any(z3.is_false(t) for t in terms):
-        return _false(ctx)
-    return terms[0] if len(terms) == 1 else z3.And(*terms)
+def to_z3(formula: Formula, ctx: z3.Context) -> z3.BoolRef:
+    return z3.BoolVal(formula, ctx) if isinstance(formula, bool) else formula
+
+
+def negate(formula: Formula) -> Formula:
+    return (not formula) if isinstance(formula, bool) else z3.Not(formula)
+
+
+def _connect(make: object, terms: list[z3.BoolRef], ctx: z3.Context) -> z3.BoolRef:
+    """``And``/``Or`` through z3's C API: z3py's own coerces every argument, which costs more
+    than the rest of the encoding of a large table."""
+    args = (z3.Ast * len(terms))()
+    for i, term in enumerate(terms):
+        args[i] = term.as_ast()
+    return z3.BoolRef(make(ctx.ref(), len(terms), args), ctx)  # type: ignore[operator]
+
+
+def any_of(terms: Sequence[Formula], ctx: z3.Context) -> Formula:
+    rest: list[z3.BoolRef] = []
+    for term in terms:
+        if term is True:
+            return True
+        if term is not False:
+            rest.append(term)  # type: ignore[arg-type]
+    if not rest:
+        return False
+    return rest[0] if len(rest) == 1 else _connect(z3.Z3_mk_or, rest, ctx)
+
+
+def all_of(terms: Sequence[Formula], ctx: z3.Context) -> Formula:
+    rest: list[z3.BoolRef] = []
+    for term in terms:
+        if term is False:
+            return False
+        if term is not True:
+            rest.append(term)  # type: ignore[arg-type]
+    if not rest:
+        return True
+    return rest[0] if len(rest) == 1 else _connect(z3.Z3_mk_and, rest, ctx)
 
 
 def _is_number(value: object) -> bool:
@@ -71,7 +94,7 @@ class Symbolic:
     """``value`` is a Bool, Real (number), Int (integer; also a code into ``codes`` for enum
     and text); it means something only where ``present`` holds."""
 
-    present: z3.BoolRef
+    present: Formula
     value: z3.ExprRef
     kind: Kind
     codes: tuple[str, ...] = ()
@@ -80,47 +103,49 @@ class Symbolic:
     def ctx(self) -> z3.Context:
         return self.value.ctx
 
-    def holds(self, condition: Condition) -> z3.BoolRef:
+    def holds(self, condition: Condition) -> Formula:
         ctx = self.ctx
         if isinstance(condition, AnyValue):
-            return z3.BoolVal(True, ctx)
+            return True
         tests = [self._item(i) for i in condition.items if not isinstance(i, IsNull)]
         if isinstance(condition, AnyOf):
-            terms = [z3.Not(self.present)] if any(isinstance(i, IsNull) for i in condition.items)\
-                else []
+            null = any(isinstance(i, IsNull) for i in condition.items)
+            terms = [negate(self.present)] if null else []
             terms.append(all_of([self.present, any_of(tests, ctx)], ctx))
             return any_of(terms, ctx)
-        return all_of([self.present, z3.Not(any_of(tests, ctx))], ctx)
+        return all_of([self.present, negate(any_of(tests, ctx))], ctx)
 
-    def _item(self, item: Item) -> z3.BoolRef:
+    def _item(self, item: Item) -> Formula:
         if isinstance(item, Equals):
             return self._equals(item.value)
         if isinstance(item, Compare):
             if item.op == "!=":
-                return z3.Not(self._equals(item.value))
+                return negate(self._equals(item.value))
             if not _is_number(item.value) or self.kind not in (Kind.NUMBER, Kind.INTEGER):
-                return _false(self.ctx)
+                return False
             return self._compare(item.op, Fraction(item.value))
         assert isinstance(item, Between)
         if self.kind not in (Kind.NUMBER, Kind.INTEGER):
-            return _false(self.ctx)
+            return False
         low = self._compare(">=" if item.low_closed else ">", Fraction(item.low))
         high = self._compare("<=" if item.high_closed else "<", Fraction(item.high))
-        return z3.And(low, high)
+        return all_of([low, high], self.ctx)
 
-    def _equals(self, constant: Value) -> z3.BoolRef:
+    def _equals(self, constant: Value) -> Formula:
         ctx, kind, value = self.ctx, self.kind, self.value
         if kind is Kind.BOOLEAN:
-            return value == z3.BoolVal(constant, ctx) if isinstance(constant, bool) else _false(ctx)  # type: ignore[return-value]
+            if not isinstance(constant, bool):
+                return False
+            return value if constant else z3.Not(value)  # type: ignore[return-value]
         if kind in (Kind.ENUM, Kind.TEXT):
             if isinstance(constant, str) and constant in self.codes:
                 return value == self.codes.index(constant)  # type: ignore[return-value]
-            return _false(ctx)
+            return False
         if not _is_number(constant):
-            return _false(ctx)
+            return False
         q = Fraction(constant)
         if kind is Kind.INTEGER:
-            return value == q.numerator if q.denominator == 1 else _false(ctx)  # type: ignore[return-value]
+            return value == q.numerator if q.denominator == 1 else False  # type: ignore[return-value]
         return value == num(q, ctx)  # type: ignore[return-value]
 
     def _compare(self, op: str, q: Fraction) -> z3.BoolRef:
@@ -144,12 +169,12 @@ class Choice:
     """One of finitely many constants (``None`` for null), each under a guard; the guards
     exclude each other and one holds (for a case the tables answer)."""
 
-    options: tuple[tuple[z3.BoolRef, Value | None], ...]
+    options: tuple[tuple[Formula, Value | None], ...]
     ctx: z3.Context
 
-    def holds(self, condition: Condition) -> z3.BoolRef:
+    def holds(self, condition: Condition) -> Formula:
         if isinstance(condition, AnyValue):
-            return z3.BoolVal(True, self.ctx)
+            return True
         return any_of([g for g, v in self.options if matches(condition, v)], self.ctx)
 
 
@@ -158,17 +183,17 @@ class ListValue:
     """A list: ``elements`` are (guard, value) — the value is in the list when its guard
     holds — and ``empty`` holds when the list is empty."""
 
-    elements: tuple[tuple[z3.BoolRef, Value | None], ...]
-    empty: z3.BoolRef
+    elements: tuple[tuple[Formula, Value | None], ...]
+    empty: Formula
     ctx: z3.Context
 
-    def holds(self, condition: Condition) -> z3.BoolRef:
+    def holds(self, condition: Condition) -> Formula:
         if isinstance(condition, AnyValue):
-            return z3.BoolVal(True, self.ctx)
+            return True
         hit = any_of([self._item(i) for i in condition.items], self.ctx)
-        return hit if isinstance(condition, AnyOf) else z3.Not(hit)
+        return hit if isinstance(condition, AnyOf) else negate(hit)
 
-    def _item(self, item: Item) -> z3.BoolRef:
+    def _item(self, item: Item) -> Formula:
         if isinstance(item, IsNull):
             return self.empty
         one = AnyOf((item,))
