@@ -30,14 +30,8 @@ def safety_findings(
     try:
         results = prove_properties(model, tests_columns=tests_columns)
     except Exception as exc:  # a prover bug must not hide the other findings, nor pass
-        return [], [
-            finding(
-                "TV702",
-                f"no safety property is proven: the prover failed ({type(exc).__name__}: {exc})",
-                "please report this, with the workbook",
-                sheet=_sheet(model),
-            )
-        ]
+        reason = f"the prover failed ({type(exc).__name__}: {exc}); please report this"
+        results = [PropertyResult(p, Verdict.NOT_PROVEN, reason) for p in model.properties]
     return results, [f for r in results if (f := _finding(r)) is not None]
 
 
@@ -84,8 +78,3 @@ def _finding(result: PropertyResult) -> Finding | None:
 def _outputs_of(prop: SafetyProperty) -> list[str]:
     """The outputs a property names, Then first: what a reviewer looks for in the answer."""
     return [c.name for c in (*prop.then, *prop.when)]
-
-
-def _sheet(model: CompiledModel) -> str | None:
-    where = model.properties[0].location if model.properties else None
-    return where.sheet if where else None

@@ -280,3 +280,38 @@ def test_breathlessness_at_rest_is_an_emergency_in_the_bundled_table(tmp_path: P
     assert decision.outputs["disposition"] != "EMERGENCY"
     assert [f.rule_id for f in decision.fired] == [f.rule_id for f in example.fired]
     assert any(f.code == "TV701" and f.cells == ("A3",) for f in report.findings)
+
+
+def test_junit_lists_each_property(tmp_workbook: Any) -> None:
+    from xml.etree import ElementTree as ET
+
+    report = validate(tmp_workbook(mini(
+        ["P1", True, None, '"EMERGENCY"', "error", "s"],
+        ["P2", None, "null", 'not("SELF_CARE")', "error", "s"],
+    )))
+    root = ET.fromstring(render(report, "junit"))
+    suite = next(s for s in root if s.get("name") == "safety properties")
+    cases = {c.get("name"): c for c in suite}
+    assert set(cases) == {"P1 (row 3): proven", "P2 (row 4): violated"}
+    assert cases["P1 (row 3): proven"].find("failure") is None
+    failure = cases["P2 (row 4): violated"].find("failure")
+    assert failure is not None and "Tests row: CX-P2" in (failure.text or "")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+
+
+def test_a_prover_failure_leaves_every_property_not_proven(
+    tmp_workbook: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.validation.safety as safety_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(safety_module, "prove_properties", broken)
+    report = validate(tmp_workbook(mini(["P1", True, None, '"EMERGENCY"', "error", "s"])))
+    assert [(r.prop.property_id, r.verdict) for r in report.properties] == [
+        ("P1", Verdict.NOT_PROVEN)
+    ]
+    [finding] = [f for f in report.findings if f.code == "TV702"]
+    assert "the prover failed (RuntimeError: boom)" in finding.message
+    assert report.exit_code(strict=True) == 1
