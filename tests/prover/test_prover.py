@@ -315,3 +315,43 @@ def test_a_prover_failure_leaves_every_property_not_proven(
     [finding] = [f for f in report.findings if f.code == "TV702"]
     assert "the prover failed (RuntimeError: boom)" in finding.message
     assert report.exit_code(strict=True) == 1
+
+
+def test_two_models_encoded_over_one_input_space() -> None:
+    """The ground for a semantic diff: an old and a new model side by side, asked where an
+    output differs."""
+    from engine.conditions import AnyOf, Equals, IsNull
+    from engine.prover import InputSpace, conditions_of, encode_model
+    from engine.prover.values import to_z3
+
+    old = load_sheets(mini())
+    sheets = list(make_minimal_sheets())
+    rows = [list(r) for r in sheets[3].rows]
+    rows[10][2] = "GP"  # D3: low -> GP instead of SELF_CARE
+    new = load_sheets([*sheets[:3], Sheet("Disposition", tuple(map(tuple, rows))), sheets[4]])
+    conditions = conditions_of(old.model)
+    for name, found in conditions_of(new.model).items():
+        conditions.setdefault(name, []).extend(found)
+
+    def differs(a: Any, b: Any) -> dict[str, Any] | None:
+        """A patient the two models answer differently, or None."""
+        space = InputSpace.of(a.inputs, conditions)
+        left, right = encode_model(a.model, space, "old."), encode_model(b.model, space, "new.")
+        solver = z3.Solver(ctx=space.ctx)
+        solver.add(*space.domain, *left.definitions, *right.definitions)
+        tests = [AnyOf((Equals(v),)) for v in ("EMERGENCY", "GP", "SELF_CARE")]
+        tests.append(AnyOf((IsNull(),)))
+        solver.add(z3.Or(*[
+            to_z3(left.holds("disposition", t), space.ctx)
+            != to_z3(right.holds("disposition", t), space.ctx)
+            for t in tests
+        ]))
+        if solver.check() != z3.sat:
+            return None
+        return space.facts(solver.model())
+
+    assert differs(old, old) is None
+    patient = differs(old, new)
+    assert patient is not None
+    assert old.evaluate(patient).outputs["disposition"] == "SELF_CARE"
+    assert new.evaluate(patient).outputs["disposition"] == "GP"
