@@ -221,12 +221,19 @@ def synthetic_sheet(props: list[tuple[list[tuple[str, str]], str]], output: str)
 
 def prove(compiled: CompiledModel, props: tuple[SafetyProperty, ...]) -> dict[str, Any]:
     start = time.perf_counter()
-    results = Prover(compiled, props).prove_all()
+    prover = Prover(compiled, props)
+    encoded = time.perf_counter()
+    results = prover.prove_all()
     seconds = time.perf_counter() - start
     verdicts: dict[str, int] = {}
     for r in results:
         verdicts[r.verdict.value] = verdicts.get(r.verdict.value, 0) + 1
-    return {"seconds": seconds, "verdicts": verdicts, "results": results}
+    return {
+        "seconds": seconds,
+        "encode_seconds": encoded - start,
+        "verdicts": verdicts,
+        "results": results,
+    }
 
 
 def check(compiled: CompiledModel, results: list[Any], sample: Any, rng: random.Random) -> str:

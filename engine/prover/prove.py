@@ -84,6 +84,7 @@ class Prover:
         self.solver.set(timeout=timeout_ms)
         self.solver.add(*self.space.domain, *self.encoding.definitions)
         self._violation = self.encoding.any_violation()
+        self._checked_violation = False
 
     def prove_all(self, tests_columns: Sequence[str] | None = None) -> list[PropertyResult]:
         return [self.prove(p, tests_columns) for p in self.properties]
@@ -103,6 +104,7 @@ class Prover:
     ) -> tuple[Verdict, str, Counterexample | None]:
         enc, ctx, solver = self.encoding, self.space.ctx, self.solver
         inputs = self.space.vars
+        self._drop_impossible_violation()
         when_in = all_of([enc.holds(c.name, c.condition) for c in prop.when if c.name in inputs],
                          ctx)
         when_out = all_of(
@@ -134,6 +136,16 @@ class Prover:
         if solver.check(to_z3(applies, ctx)) == z3.unsat:
             return Verdict.VACUOUS, "", None
         return Verdict.PROVEN, "", None
+
+    def _drop_impossible_violation(self) -> None:
+        """Once per model: if no case can leave a table without an answer (UNIQUE and ANY
+        tables never break), every property is proven without that question, which each
+        proof would otherwise settle again."""
+        if self._checked_violation or isinstance(self._violation, bool):
+            return
+        self._checked_violation = True
+        if self.solver.check(self._violation) == z3.unsat:
+            self._violation = False
 
     def _patients(self) -> list[dict[str, Any]]:
         """Facts for the solver's case, preferring one that gives every optional input (a
