@@ -55,19 +55,25 @@ class Counterexample:
             "tests_line": self.tests_line,
         }
 
-    def describe(self, names: Sequence[str] = ()) -> str:
-        """One line a reviewer reads: the patient, then what the tables give (the outputs in
-        ``names`` when given, else all)."""
-        given = ", ".join(f"{k} {_show(v)}" for k, v in self.facts.items() if v is not None)
+    def describe(self, prop: SafetyProperty | None = None) -> str:
+        """One line a reviewer reads: what the property is about (its When inputs), what the
+        tables give (its outputs), the rules that fired, then the whole patient."""
+        when = [c.name for c in prop.when if c.name in self.facts] if prop else []
+        named = [c.name for c in (*prop.then, *prop.when)] if prop else []
+        head = ", ".join(f"{n} {_show(self.facts[n])}" for n in dict.fromkeys(when))
+        whole = ", ".join(f"{k} {_show(v)}" for k, v in self.facts.items() if v is not None)
         missing = [k for k, v in self.facts.items() if v is None]
         if missing:
-            given += "; not given: " + ", ".join(missing)
+            whole += "; not given: " + ", ".join(missing)
         if self.outputs is None:
-            return f"{given} → no answer ({self.no_answer})"
-        shown = [n for n in names if n in self.outputs] or list(self.outputs)
-        got = ", ".join(f"{k} {_show(self.outputs[k])}" for k in dict.fromkeys(shown))
-        rules = ", ".join(f"{f.rule_id} ({f.sheet} row {f.row})" for f in self.fired)
-        return f"{given} → {got}; rules fired: {rules or 'none'}"
+            got = f"no answer ({self.no_answer})"
+        else:
+            shown = [n for n in named if n in self.outputs] or list(self.outputs)
+            got = ", ".join(f"{k} {_show(self.outputs[k])}" for k in dict.fromkeys(shown))
+            rules = ", ".join(f"{f.rule_id} ({f.sheet} row {f.row})" for f in self.fired)
+            got += f" (rules fired: {rules or 'none'})"
+        case = f"a patient with {head} gets" if head else "a patient gets"
+        return f"{case} {got}; the whole patient: {whole}"
 
 
 def replay(

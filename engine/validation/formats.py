@@ -154,7 +154,7 @@ def _junit_properties(root: ET.Element, report: Report, strict: bool) -> None:
         if verdict == "proven":
             continue
         example = result.counterexample
-        text = result.reason or (example.describe() if example else "its When can never hold")
+        text = result.reason or (example.describe(prop) if example else "its When can never hold")
         if example is not None:
             text += "\nTests row: " + example.tests_line
         if strict or (verdict == "violated" and prop.severity == "error"):

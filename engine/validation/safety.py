@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.evaluator import CompiledModel
-from engine.model import SafetyProperty
 from engine.prover import PropertyResult, Verdict, prove_properties
 from engine.validation.codes import finding
 from engine.validation.findings import Finding, Severity
@@ -46,7 +45,7 @@ def _finding(result: PropertyResult) -> Finding | None:
         assert example is not None
         return finding(
             "TV701",
-            f"{name} does not hold: {example.describe(_outputs_of(prop))}",
+            f"{name} does not hold: {example.describe(prop)}",
             "correct the rules so this patient gets what the property requires (or the "
             "property, if it is wrong); paste the Tests row to keep the case as a vignette",
             sheet=sheet,
@@ -73,8 +72,3 @@ def _finding(result: PropertyResult) -> Finding | None:
             cells=cells,
         )
     return None
-
-
-def _outputs_of(prop: SafetyProperty) -> list[str]:
-    """The outputs a property names, Then first: what a reviewer looks for in the answer."""
-    return [c.name for c in (*prop.then, *prop.when)]
