@@ -21,6 +21,7 @@ from engine.hitpolicy import value_key
 from engine.model import Kind, Model, OutputDef, Table
 from engine.validation.codes import finding
 from engine.validation.findings import Finding
+from engine.validation.tablefindings import in_dmn
 
 
 def unread_values(model: Model) -> list[Finding]:
@@ -39,16 +40,19 @@ def unread_values(model: Model) -> list[Finding]:
                 if any(_picks_up(c, value, as_list) for c in cells):
                     continue
                 where = column.location
+                dmn = in_dmn(table)
+                kind, entry = ("decision", "entry") if dmn else ("table", "cell")
                 findings.append(
                     finding(
                         "TV405",
-                        f"table '{producer.name}' can give {column.name} "
-                        f"{format_value(value)}, but no rule of table '{table.name}' picks it up, "
-                        "so such a case falls through to what the table does when no rule "
+                        f"{kind} '{producer.name}' can give {column.name} "
+                        f"{format_value(value)}, but no rule of {kind} '{table.name}' picks it "
+                        f"up, so such a case falls through to what the {kind} does when no rule "
                         "matches",
-                        f"add a rule to table '{table.name}' whose {column.name} cell tests "
-                        f"{format_value(value)}, or remove the value from table '{producer.name}'",
-                        sheet=where.sheet if where else table.sheet,
+                        f"add a rule to {kind} '{table.name}' whose {column.name} {entry} tests "
+                        f"{format_value(value)}, or remove the value from {kind} "
+                        f"'{producer.name}'",
+                        sheet=where.sheet if where and not dmn else table.sheet,
                         cells=[where.cell] if where and where.cell else [],
                         table=table.name,
                     )
