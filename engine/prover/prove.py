@@ -95,8 +95,9 @@ class Prover:
         start = time.perf_counter()
         try:
             verdict, reason, example = self._prove(prop, tests_columns)
-        except z3.Z3Exception as exc:
-            verdict, reason, example = Verdict.NOT_PROVEN, f"the solver failed ({exc})", None
+        except Exception as exc:  # a prover bug leaves this property not proven, never proven
+            reason = f"the prover failed ({type(exc).__name__}: {exc}); please report this"
+            verdict, reason, example = Verdict.NOT_PROVEN, reason, None
         return PropertyResult(prop, verdict, reason, example, time.perf_counter() - start)
 
     def _prove(

@@ -377,3 +377,17 @@ def test_two_models_encoded_over_one_input_space() -> None:
     assert patient is not None
     assert old.evaluate(patient).outputs["disposition"] == "SELF_CARE"
     assert new.evaluate(patient).outputs["disposition"] == "GP"
+
+
+def test_a_failure_inside_one_proof_leaves_that_property_not_proven(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prover = Prover(load_sheets(mini(["P1", True, None, '"EMERGENCY"', "error", "s"])))
+
+    def broken(*args: Any) -> Any:
+        raise KeyError("disposition")
+
+    monkeypatch.setattr(prover, "_prove", broken)
+    [result] = prover.prove_all()
+    assert result.verdict is Verdict.NOT_PROVEN
+    assert result.reason.startswith("the prover failed (KeyError: 'disposition')")
