@@ -868,7 +868,8 @@ def test_the_exported_dmn_is_dmn_1_3(round_trip: dict[str, Path], original: Mode
     disposition = root.find("d:decision[@name='disposition']", ns)
     assert disposition is not None
     required = disposition.findall("d:informationRequirement/d:requiredDecision", ns)
-    assert [r.get("href") for r in required] == ["#decision_red_flags"]
+    assert sorted(r.get("href") for r in required) == [
+        "#decision_electrolyte_abnormal", "#decision_red_flags"]
     dt = disposition.find("d:decisionTable", ns)
     assert dt is not None and dt.get("hitPolicy") == "PRIORITY"
     output = dt.find("d:output", ns)

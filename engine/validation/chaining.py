@@ -9,7 +9,9 @@ table that dispatches on it: a rule whose cell matches that value, and would not
 without it.
 
 A column that only asks whether there is a value at all (``null``, ``not(null)``, ``-``)
-does not dispatch on values and is not checked.
+does not dispatch on values and is not checked. Nor is the upstream table's Default: it is
+what that table gives when none of its rules apply ("no finding"), and a reading table that
+does nothing special with it is right to.
 """
 
 from __future__ import annotations
@@ -61,12 +63,12 @@ def unread_values(model: Model) -> list[Finding]:
 
 
 def _given(table: Table, output: OutputDef) -> list[Value]:
-    """The values of ``output`` some rule (or the default) of ``table`` gives, in the order
-    of its Output values."""
+    """The values of ``output`` some rule of ``table`` gives, other than its Default, in
+    the order of its Output values."""
     k = table.outputs.index(output)
     given = {value_key(r.outputs[k]) for r in table.rules if r.outputs[k] is not None}
-    if output.has_default and output.default is not None:
-        given.add(value_key(output.default))
+    if output.has_default:
+        given.discard(value_key(output.default))
     listed: list[Any] = list(output.allowed_values)
     if not listed and output.kind is Kind.BOOLEAN:
         listed = [True, False]
