@@ -289,28 +289,31 @@ def within(compiled: CompiledModel, value: Any) -> Any:
 
 
 def sample_inside_bundled(compiled: CompiledModel) -> Any:
-    """Patients for the bundled workbook: every input drawn from its type and range (a few
-    values around the constants its tables name), kept when inside the property's When."""
+    """Patients for the bundled workbook: booleans and enum values at random, and numbers at,
+    just below and just above every constant the tables test (within the allowed range),
+    each input redrawn until the property's When cells on it hold."""
+    from engine.facts import check_value
+    from engine.prover.space import conditions_of, numbers_named
 
-    numbers = {
-        "age_years": [16, 30, 65, 120], "duration_days": [0, 7, 14, 15, 60],
-        "temperature_c": [30, 34.9, 35, 36.6, 37.9, 38, 39, 45],
-        "caffeine_mg_per_day": [0, 100, 400, 600], "sleep_hours": [0, 4, 6, 8, 24],
-        "potassium_mmol_l": [1, 2.4, 2.5, 3.4, 3.5, 5.5, 5.6, 6.0, 6.4, 6.5, 10],
-        "magnesium_mmol_l": [0.1, 0.39, 0.4, 0.69, 0.7, 1.0, 1.1, 5],
-        "calcium_mmol_l": [0.5, 1.89, 1.9, 2.19, 2.2, 2.6, 2.7, 5],
-    }
-
-    def value(name: str, kind: str, allowed: tuple[str, ...], rng: random.Random) -> Any:
-        if kind == "boolean":
-            return rng.random() < 0.5
-        if kind == "enum":
-            return rng.choice(allowed)
-        return rng.choice(numbers[name])
+    tested = conditions_of(compiled.model)
+    numbers: dict[str, list[float]] = {}
+    for i in compiled.inputs:
+        if i.kind.value in ("number", "integer"):
+            named = numbers_named([*tested.get(i.name, []), *filter(None, [i.value_range])])
+            around = {float(c) + d for c in named for d in (-1, -0.1, 0, 0.1, 1)} or {0.0}
+            numbers[i.name] = sorted(
+                v for v in around if not check_value(i, int(v) if v.is_integer() else v)[1]
+            )
 
     def draw_value(name: str, rng: random.Random) -> Any:
         definition = compiled.input(name)
         assert definition is not None
-        return value(name, definition.kind.value, definition.allowed_values, rng)
+        kind = definition.kind.value
+        if kind == "boolean":
+            return rng.random() < 0.5
+        if kind == "enum":
+            return rng.choice(definition.allowed_values)
+        value = rng.choice(numbers[name])
+        return int(value) if value.is_integer() else value
 
     return within(compiled, draw_value)

@@ -259,6 +259,7 @@ def main() -> int:
 
 
 PROVER_TARGETS = {"bundled": 1.0, "1500x15": 10.0, "chain 3x300": 10.0}  # seconds
+# (the bundled workbook's own Safety sheet has no target of its own: it is reported beside)
 
 
 def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
@@ -271,7 +272,10 @@ def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
     runs: list[tuple[str, Any, Any, Any]] = []
     compiled = engine.load(w.BUNDLED)
     props = w.properties_of(compiled, w.safety_sheet(w.BUNDLED_PROPERTIES))
-    runs.append(("bundled", compiled, props, w.sample_inside_bundled(compiled)))
+    sampler = w.sample_inside_bundled(compiled)
+    runs.append(("bundled", compiled, props, sampler))
+    if compiled.properties:  # the workbook's own Safety sheet
+        runs.append(("bundled sheet", compiled, compiled.properties, sampler))
     rng = random.Random(SEED)
     for label, layers in (
         ("1500x15", [("PRIORITY", 1500, 15, True)]),
@@ -286,7 +290,7 @@ def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
     for label, compiled, props, sampler in runs:
         result = w.prove(compiled, props)
         status = w.check(compiled, result["results"], sampler, rng) if check_results else "skipped"
-        target = PROVER_TARGETS[label]
+        target = PROVER_TARGETS.get(label)
         row = {
             "workload": label,
             "properties": len(props),
@@ -299,10 +303,12 @@ def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
         found.append(row)
         if not quiet:
             verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result["verdicts"].items()))
-            met = "met" if row["seconds"] <= target else "MISSED"
-            print(f"prover {label:<12} {len(props):>3} properties  {row['seconds']:>7.3f} s "
-                  f"(encoding {row['encode_seconds']:.3f} s)  {verdicts}  check: {status}  "
-                  f"target {target} s: {met}", flush=True)
+            met = "" if target is None else (
+                f"  target {target} s: {'met' if row['seconds'] <= target else 'MISSED'}"
+            )
+            print(f"prover {label:<13} {len(props):>3} properties  {row['seconds']:>7.3f} s "
+                  f"(encoding {row['encode_seconds']:.3f} s)  {verdicts}  check: {status}{met}",
+                  flush=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     found.append({"peak_memory_mb": round(peak_mb), "target_mb": 1024})
     if not quiet:

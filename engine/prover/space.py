@@ -108,7 +108,7 @@ class InputSpace:
             self.domain.append(z3.And(value >= 0, value <= top))
             return InputVar(definition, present, value, codes)
         value = z3.Int(name, ctx) if kind is Kind.INTEGER else z3.Real(name, ctx)
-        constants = tuple(sorted(set(_numbers(tests))))
+        constants = tuple(sorted(set(numbers_named(tests))))
         var = InputVar(definition, present, value, (), constants)
         if definition.value_range is not None:
             from engine.prover.values import Symbolic, negate, to_z3  # values imports this module
@@ -168,7 +168,8 @@ def _texts(tests: Iterable[Condition]) -> list[str]:
     return found
 
 
-def _numbers(tests: Iterable[Condition]) -> list[Fraction]:
+def numbers_named(tests: Iterable[Condition]) -> list[Fraction]:
+    """Every number the tests name (range bounds included)."""
     found: list[Fraction] = []
     for test in tests:
         for item in items_of(test):
