@@ -77,7 +77,9 @@ class SheetRoles:
 
 def file_finding(problem: Problem) -> Finding:
     """The one finding for a file that cannot be read at all."""
-    code = next((c for p, c in _FILE_CODES if re.search(p, problem.message)), "TV001")
+    code = problem.code or next(
+        (c for p, c in _FILE_CODES if re.search(p, problem.message)), "TV001"
+    )
     return finding(code, problem.message, problem.fix)
 
 
