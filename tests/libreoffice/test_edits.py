@@ -26,7 +26,7 @@ from tests.libreoffice.workbooks import write_every_kind
 
 BUNDLED = Path(__file__).resolve().parents[2] / "decision_tables" / "muscle_twitching.xlsx"
 EDITED_RULE, EDITED_CELL, NEW_DISPOSITION = "D5", "Disposition!X13", "URGENT_SAME_DAY"
-BASIC = 'Sub Main\n  ThisComponent.Sheets(0).getCellByPosition(1, 1).setString("changed")\nEnd Sub\n'
+BASIC = 'Sub Main\n  ThisComponent.Sheets(0).getCellByPosition(1, 1).setString("x")\nEnd Sub\n'
 VBA = 'Sub Auto_Open()\n  Sheets("Tests").Range("B2").Value = False\nEnd Sub\n'
 
 
