@@ -69,9 +69,8 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     path = Path(path)
     where = None  # the error names the file itself
     if not path.is_file():
-        raise UnreadableFile(
-            [Problem(where, "file not found", "check the path", "TV001")], str(path)
-        )
+        problem = Problem(where, "file not found", "check the path", "TV001")
+        raise UnreadableFile([problem], str(path))
     check_file(path)  # hostile files are refused before any reader opens them
     if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
         raise UnreadableFile(
