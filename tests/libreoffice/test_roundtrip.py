@@ -75,11 +75,10 @@ def test_resaved_workbook_has_the_same_findings(
     ]
     assert after.exit_code() == before.exit_code() == 0
     assert all(v.passed for v in after.vignettes) and after.vignettes
-    if name == "muscle_twitching":  # the clinical table: clean, 95 vignettes
-        assert {f.code for f in after.findings} == {"TV124"}  # the Lists helper sheet
+    serious = [f for f in after.findings if f.severity.value in ("error", "warning")]
+    assert serious == []  # 0 errors, 0 warnings
+    if name == "muscle_twitching":
         assert len(after.vignettes) == 95
-    else:
-        assert after.findings == []
 
 
 def _read(path: Path) -> dict[str, Sheet]:

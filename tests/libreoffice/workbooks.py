@@ -55,9 +55,9 @@ def _severity() -> Sheet:
             ["S3", "-", "-", "-", "> 38.5", "-", "medium", "Example guideline 1.3"],
             ["S4", False, '"focal", "multifocal"', "[18..64]", "-", "-", "low", "Guide 1.4"],
             ["S5", "-", 'not("focal")', "]90..120]", "-", "-", "high", "Example guideline 1.5"],
-            ["S6", "-", "-", "-", 38.5, "-", "medium", "Example guideline 1.6", "a number"],
+            ["S6", "-", "-", 41, "-", "-", "medium", "Example guideline 1.6", "a number"],
             ["S7", "-", "-", "-", "≥ 39", ">= 150", "high", "Example guideline 1.7"],
-            ["S8", "-", "-", 38, "-", "-", "low", "Example guideline 1.8", "38, a number"],
+            ["S8", "-", "-", 38, "-", "-", "medium", "Example guideline 1.8", "38, a number"],
             ["S9", "-", "-", "-", "null", "[0..5)", "medium", "Example guideline 1.9"],
         ],
     )
@@ -92,11 +92,12 @@ def _tests() -> Sheet:
             ["T2", False, "widespread", 70, 37.5, 80, "medium", "GP", False, "older"],
             ["T3", False, "focal", 30, None, 70.5, "low", "SELF_CARE", False, dt.date(2023, 3, 9)],
             ["T4", False, "multifocal", 95, 36.6, None, "high", "EMERGENCY", True, "TRUE"],
-            ["T5", False, "focal", 30, 38.5, None, "medium", "GP", False, "007"],
+            ["T5", False, "focal", 30, 38.6, None, "medium", "GP", False, "007"],
             ["T6", False, "focal", 30, 38.0, 200.25, "low", "SELF_CARE", False, "38.0, a number"],
-            ["T7", False, "focal", 38, None, 60, "low", "SELF_CARE", False, "  two  spaces "],
+            ["T7", False, "focal", 38, None, 60, "medium", "GP", False, "  two  spaces "],
             ["T8", False, "focal", 20, None, 2, "medium", "GP", False, "line one\nline two"],
             ["T9", False, "focal", 30, 39.5, 160, "high", "EMERGENCY", True, None],
+            ["T10", False, "focal", 41, 37.0, None, "medium", "GP", False, 41],
         ],
     )
 
