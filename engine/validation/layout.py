@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from openpyxl.cell.cell import ERROR_CODES
+
 from engine.odf import CellRun, SheetLayout, boolean_formula, formula_text, read_ods_layout
 from engine.validation.codes import finding
 from engine.validation.findings import Finding
@@ -53,8 +55,9 @@ def layout_findings(path: Path, sheets: Sequence[Sheet], roles: SheetRoles) -> l
                 "split it into smaller workbooks",
             )
         ]
+    by_name = {s.name: s for s in sheets}
     try:
-        layouts = _openxml_layouts(path) if suffix in OPENXML else read_ods_layout(path)
+        layouts = _openxml_layouts(path, by_name) if suffix in OPENXML else read_ods_layout(path)
     except Exception as exc:  # openpyxl fails in many ways on files calamine accepts
         return [
             _skipped(
@@ -62,7 +65,6 @@ def layout_findings(path: Path, sheets: Sequence[Sheet], roles: SheetRoles) -> l
                 "open the workbook and save it again",
             )
         ]
-    by_name = {s.name: s for s in sheets}
     findings: list[Finding] = []
     for layout in layouts:
         role = roles.roles.get(layout.name)
@@ -76,16 +78,31 @@ def layout_findings(path: Path, sheets: Sequence[Sheet], roles: SheetRoles) -> l
     return findings
 
 
-def _openxml_layouts(path: Path) -> list[SheetLayout]:
+def _openxml_layouts(path: Path, sheets: dict[str, Sheet]) -> list[SheetLayout]:
+    layouts = [_openxml_layout(worksheet) for worksheet in _open(path, data_only=False)]
+    unsaved = {
+        (layout.name, run.row, run.col)
+        for layout in layouts
+        for run in layout.formulas
+        if layout.name in sheets and sheets[layout.name].value(run.row, run.col) is None
+    }
+    if unsaved:  # is the result saved as an error (#DIV/0!, or =#N/A as LibreOffice writes)?
+        for layout, worksheet in zip(layouts, _open(path, data_only=True), strict=True):
+            for name, row, col in unsaved:
+                value = worksheet.cell(row + 1, col + 1).value if name == layout.name else None
+                if isinstance(value, str) and value in ERROR_CODES:
+                    layout.errors.append(CellRun(row, col, 1, 1, value))
+    return layouts
+
+
+def _open(path: Path, data_only: bool) -> list[Any]:
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():  # openpyxl warns about extensions it drops
         warnings.simplefilter("ignore")
-        book = load_workbook(path, data_only=False, keep_links=False)
-    try:
-        return [_openxml_layout(worksheet) for worksheet in book.worksheets]
-    finally:
-        book.close()
+        book = load_workbook(path, data_only=data_only, keep_links=False)
+    book.close()
+    return list(book.worksheets)
 
 
 def _openxml_layout(worksheet: Any) -> SheetLayout:
@@ -215,16 +232,21 @@ def _merged(layout: SheetLayout, role: str) -> list[Finding]:
 
 def _errors(layout: SheetLayout) -> list[Finding]:
     cells, more = _cells(layout.errors)
-    found = [
-        finding(
-            "TV125",
-            f"the cell holds the error {value}, which reads as an empty cell",
-            "write the value the cell should hold",
-            sheet=layout.name,
-            cells=[cell],
+    formulas = dict(_cells(layout.formulas)[0])
+    found = []
+    for cell, value in cells:
+        held = f"the error {value}"
+        if cell in formulas:
+            held = f"the formula '{formula_text(str(formulas[cell]))}', whose result is {held}"
+        found.append(
+            finding(
+                "TV125",
+                f"the cell holds {held}, which reads as an empty cell",
+                "write the value the cell should hold",
+                sheet=layout.name,
+                cells=[cell],
+            )
         )
-        for cell, value in cells
-    ]
     return found + _more(layout.name, "error values", more)
 
 
