@@ -131,9 +131,12 @@ def test_dropdowns_survive_the_resave(name: str, suffix: str, books: Books) -> N
 def test_soffice_convert_to_gives_the_same_workbooks(
     suffix: str, office: Office, books: Books, tmp_path: Path
 ) -> None:
-    """The command a person or a CI job runs, ``soffice --headless --convert-to``, saves
-    what the test's LibreOffice saves: the same versions and findings. (It starts a
-    LibreOffice of its own, once for both workbooks.)"""
+    """The command a person or a CI job runs, ``soffice --headless --convert-to``, gives
+    the same versions and findings. It is not the same file: --convert-to keeps the saved
+    results of the =TRUE() formulas LibreOffice makes of .xlsx booleans, and writes them to
+    .ods as numbers (``office:value-type="float"``), where a document opened through UNO
+    recalculates and writes booleans. Both must read as booleans. (It starts a LibreOffice
+    of its own, once for both workbooks.)"""
     sources = [books[name]["original"] for name in WORKBOOKS]
     made = convert_to(sources, suffix.lstrip("."), tmp_path / "out", tmp_path / "profile")
     for name, path in zip(WORKBOOKS, made, strict=True):
