@@ -124,7 +124,9 @@ def _check_zip(path: Path) -> None:
 
 def _check_password(path: Path, archive: zipfile.ZipFile, names: list[str]) -> None:
     """An .ods saved with a password keeps its parts encrypted and says so in its manifest."""
-    if _MANIFEST in names and b"encryption-data" in archive.read(_MANIFEST):
+    if _MANIFEST in names and any(
+        b"encryption-data" in chunk for chunk in _chunks(archive, archive.getinfo(_MANIFEST))
+    ):
         _refuse(path, "the workbook is password-protected", _NO_PASSWORD, "TV002")
 
 
