@@ -24,7 +24,15 @@ from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
 from engine.hitpolicy import Aggregation, returns_list
 from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
-from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
+from engine.tables import (
+    ColumnType,
+    Header,
+    column_type,
+    is_table_sheet,
+    read_header,
+    read_rules,
+    read_value_labels,
+)
 from engine.values import (
     ValueProblem,
     read_name,
@@ -36,6 +44,7 @@ from engine.values import (
 from engine.workbook import Sheet, column_letter
 
 INPUT_HEADERS = ("name", "type", "unit", "allowed values", "required", "description")
+OPTIONAL_INPUT_HEADERS = ("label", "value labels")
 ABOUT_FIELDS = {
     "table id": "table_id",
     "title": "title",
@@ -179,13 +188,14 @@ def _read_inputs(
                     "TV104",
                 )
             )
+    optional = _optional_input_columns(sheet, problems)
     inputs: list[InputDef] = []
     broken: set[str] = set()
     seen: dict[str, Location] = {}
     for row in range(1, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
             continue
-        definition = _read_input_row(sheet, row, problems)
+        definition = _read_input_row(sheet, row, problems, optional)
         if definition is None:
             broken.add(text_of(sheet.value(row, 0)))
             continue
@@ -205,7 +215,31 @@ def _read_inputs(
     return tuple(inputs), broken
 
 
-def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef | None:
+def _optional_input_columns(sheet: Sheet, problems: list[Problem]) -> dict[str, int]:
+    """Where the optional columns (Label, Value labels) are; any other heading after
+    Description is a mistake, not something to ignore."""
+    found: dict[str, int] = {}
+    for col in range(len(INPUT_HEADERS), sheet.width):
+        heading = text_of(sheet.value(0, col))
+        key = heading.lower()
+        if key in OPTIONAL_INPUT_HEADERS and key not in found:
+            found[key] = col
+        elif heading:
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"unknown column '{heading}' on the Inputs sheet",
+                    "after Description only Label and Value labels may follow; delete the "
+                    "column or rename it",
+                    "TV104",
+                )
+            )
+    return found
+
+
+def _read_input_row(
+    sheet: Sheet, row: int, problems: list[Problem], optional: dict[str, int]
+) -> InputDef | None:
     at = sheet.location
     try:
         name = read_name(sheet.value(row, 0), "input")
@@ -259,6 +293,13 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                 "TV118",
             )
         )
+    label_col, labels_col = optional.get("label"), optional.get("value labels")
+    value_labels: tuple[str, ...] = ()
+    if labels_col is not None and sheet.value(row, labels_col) is not None:
+        labelled = (True, False) if kind is Kind.BOOLEAN else allowed
+        value_labels = read_value_labels(
+            sheet.value(row, labels_col), labelled, at(row, labels_col), "TV118", problems
+        )
     return InputDef(
         name,
         kind,
@@ -268,6 +309,8 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
         required,
         text_of(sheet.value(row, 5)),
         at(row, 0),
+        text_of(sheet.value(row, label_col)) if label_col is not None else "",
+        value_labels,
     )
 
 

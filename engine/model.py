@@ -36,6 +36,8 @@ class InputDef:
     required: bool = True
     description: str = ""
     location: Location | None = None
+    label: str = ""  # words for people: "Temperature"; empty means the name
+    value_labels: tuple[str, ...] = ()  # words for each allowed value, in the same order
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class OutputDef:
     default: Value | None = None
     has_default: bool = False
     location: Location | None = None
+    labels: tuple[str, ...] = ()  # words for each allowed value ("See a doctor today")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Problems are collected, never raised, so one run reports them all.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from engine.conditions import CellSyntaxError, Value, parse_condition, type_problems
@@ -38,7 +38,7 @@ from engine.values import (
 from engine.workbook import Sheet
 
 HEADER_ROWS = 8  # rules start on sheet row 9
-KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 4, 5, 6, 7  # 0-based
+LABELS_ROW, KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 3, 4, 5, 6, 7  # 0-based
 MAX_INPUT_COLUMNS = 200
 MAX_RULES = 250_000
 
@@ -101,6 +101,17 @@ def read_header(sheet: Sheet, problems: list[Problem]) -> Header:
     if policy is None:
         problems.append(
             Problem(at(1, 1), f"unknown hit policy '{policy_text}'", _POLICY_FIX, "TV113")
+        )
+    corner = text_of(sheet.value(LABELS_ROW, 0)).lower()
+    labels_row = sheet.rows[LABELS_ROW] if len(sheet.rows) > LABELS_ROW else ()
+    if corner not in ("", "labels") or (not corner and any(v is not None for v in labels_row)):
+        problems.append(
+            Problem(
+                at(LABELS_ROW, 0),
+                "row 4 must be empty or start with 'Labels'",
+                "write Labels in A4 to give output values words people read, or empty row 4",
+                "TV104",
+            )
         )
     for row, label in ((KIND_ROW, "Kind"), (NAME_ROW, "Name")):
         if text_of(sheet.value(row, 0)).lower() != label.lower():
@@ -203,7 +214,8 @@ def _read_input_column(header: Header, col: int, problems: list[Problem]) -> Non
         lambda: read_name(sheet.value(NAME_ROW, col), "input"),
         "TV106",
     )
-    for row, what in ((VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default")):
+    rows = ((LABELS_ROW, "Labels"), (VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default"))
+    for row, what in rows:
         if sheet.value(row, col) is not None:
             problems.append(
                 Problem(
@@ -246,8 +258,20 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
             "TV202",
             "TV205",
         )
+    labels: tuple[str, ...] = ()
+    if sheet.value(LABELS_ROW, col) is not None:
+        labels = read_value_labels(
+            sheet.value(LABELS_ROW, col), allowed, at(LABELS_ROW, col), "TV112", problems
+        )
     output = OutputDef(
-        name, header.name, kind, allowed, default, default_raw is not None, at(NAME_ROW, col)
+        name,
+        header.name,
+        kind,
+        allowed,
+        default,
+        default_raw is not None,
+        at(NAME_ROW, col),
+        labels,
     )
     if problem := output_kind_problem(header.aggregation, kind):
         problems.append(Problem(at(NAME_ROW, col), *problem, "TV113"))
@@ -486,3 +510,33 @@ def _read(  # type: ignore[no-untyped-def]
         chosen = allowed_code if exc.kind == "allowed" and allowed_code else code
         problems.append(Problem(where, exc.message, exc.fix, chosen))
         return None
+
+
+def read_value_labels(
+    raw: object,
+    values: Sequence[object],
+    where: Location,
+    code: str,
+    problems: list[Problem],
+) -> tuple[str, ...]:
+    """Labels written like a list of values (commas between them, double quotes around a
+    label that holds a comma), one for each value in the same order (shared with the
+    tables' Labels row)."""
+    labels = tuple(v.strip('"') for v in split_list(raw))
+    if not values:
+        problems.append(
+            Problem(where, "labels need a list of values to label", "list the values first", code)
+        )
+        return ()
+    if len(labels) != len(values):
+        problems.append(
+            Problem(
+                where,
+                f"{len(labels)} labels for {len(values)} values",
+                "write one label for each value, in the same order, separated by commas "
+                '(put a label that holds a comma in double quotes: "Yes, today")',
+                code,
+            )
+        )
+        return ()
+    return labels
