@@ -8,6 +8,7 @@ headless LibreOffice, and saved by LibreOffice's own filters.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import zipfile
 from pathlib import Path
@@ -19,7 +20,7 @@ import engine
 from engine.cli import main
 from engine.errors import UnreadableFile
 from engine.model import Table
-from engine.validation import validate
+from engine.validation import Report, validate
 from engine.workbook import cell_name, read_workbook
 from tests.libreoffice.office import FILTERS, Office
 from tests.libreoffice.workbooks import write_every_kind
@@ -76,6 +77,12 @@ def saved(office: Office, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@functools.cache
+def _report(path: Path) -> Report:
+    """Each file is validated once, whichever tests look at its findings."""
+    return validate(path)
+
+
 def _table(model: engine.CompiledModel, sheet: str) -> Table:
     return next(t for t in model.tables if t.sheet == sheet)
 
@@ -100,12 +107,12 @@ def test_a_disposition_changed_in_libreoffice_is_seen(saved: Path, suffix: str) 
         and after.evaluate(v.facts).outputs["disposition"] != v.expected["disposition"]
     ]
     assert relied, "no vignette exercises the edited rule"
-    report = validate(saved / f"edited{suffix}")
+    report = _report(saved / f"edited{suffix}")
     failing = {f.cells for f in report.findings if f.code == "TV501" and f.sheet == "Tests"}
     tests = {s.name: s for s in read_workbook(BUNDLED)}["Tests"]
     column = next(c for c in range(tests.width) if tests.value(0, c) == "disposition")
     assert failing == {(cell_name(v.row - 1, column),) for v in relied}
-    unchanged = {f.code for f in validate(BUNDLED).findings}
+    unchanged = {f.code for f in _report(BUNDLED).findings}
     assert {f.code for f in report.findings} == unchanged | {"TV501"}  # nothing else changed
 
 
@@ -125,7 +132,7 @@ def test_booleans_set_in_libreoffice_are_booleans(saved: Path, suffix: str) -> N
     model = engine.load(path)
     rules = {r.rule_id: r for r in _table(model, "Severity").rules}
     assert (rules["S1"].cells[0].text, rules["S4"].cells[0].text) == ("false", "true")
-    codes = {f.code for f in validate(path).findings}
+    codes = {f.code for f in _report(path).findings}
     assert not codes & {"TV122", "TV123", "TV202", "TV503"}, codes  # no formula, no type error
 
 
@@ -133,8 +140,8 @@ def test_the_same_edit_saved_as_xlsx_and_ods_is_the_same_workbook(saved: Path) -
     for name in ("edited", "booleans"):
         xlsx, ods = saved / f"{name}.xlsx", saved / f"{name}.ods"
         assert engine.load(xlsx).version == engine.load(ods).version
-        assert [str(f) for f in validate(xlsx).findings] == [
-            str(f) for f in validate(ods).findings
+        assert [str(f) for f in _report(xlsx).findings] == [
+            str(f) for f in _report(ods).findings
         ]
 
 
