@@ -21,12 +21,12 @@ from engine.cli import main
 from engine.errors import UnreadableFile
 from engine.model import Table
 from engine.validation import Report, validate
-from engine.workbook import cell_name, read_workbook
+from engine.workbook import Sheet, cell_name, read_workbook
 from tests.libreoffice.office import FILTERS, Office
 from tests.libreoffice.workbooks import write_every_kind
 
 BUNDLED = Path(__file__).resolve().parents[2] / "decision_tables" / "muscle_twitching.xlsx"
-EDITED_RULE, EDITED_CELL, NEW_DISPOSITION = "D5", "Disposition!X13", "URGENT_SAME_DAY"
+EDITED_RULE, NEW_DISPOSITION = "D5", "URGENT_SAME_DAY"  # D5: serotonin toxicity, EMERGENCY
 BASIC = 'Sub Main\n  ThisComponent.Sheets(0).getCellByPosition(1, 1).setString("x")\nEnd Sub\n'
 VBA = 'Sub Auto_Open()\n  Sheets("Tests").Range("B2").Value = False\nEnd Sub\n'
 
@@ -42,11 +42,15 @@ def saved(office: Office, tmp_path_factory: pytest.TempPathFactory) -> Path:
     bundled = Path(shutil.copy(BUNDLED, root / BUNDLED.name))
     kinds = write_every_kind(root / "every_kind.xlsx")
     booleans = {"Severity!B9": {"boolean": False}, "Severity!B12": {"boolean": True}}
+    disposition = _sheet(BUNDLED, "Disposition")
+    row = next(r for r in range(len(disposition.rows)) if disposition.value(r, 0) == EDITED_RULE)
+    col = _column(disposition, "disposition", heading_row=5)
+    edited_cell = f"Disposition!{cell_name(row, col)}"
     office.run(
         [
             {
                 "src": str(bundled),
-                "cells": {EDITED_CELL: {"input": NEW_DISPOSITION}},
+                "cells": {edited_cell: {"input": NEW_DISPOSITION}},
                 "outputs": [_out(root, "edited.xlsx"), _out(root, "edited.ods")],
             },
             {
@@ -75,6 +79,14 @@ def saved(office: Office, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ]
     )
     return root
+
+
+def _sheet(path: Path, name: str) -> Sheet:
+    return next(s for s in read_workbook(path) if s.name == name)
+
+
+def _column(sheet: Sheet, heading: str, heading_row: int) -> int:
+    return next(c for c in range(sheet.width) if sheet.value(heading_row, c) == heading)
 
 
 @functools.cache
@@ -109,8 +121,7 @@ def test_a_disposition_changed_in_libreoffice_is_seen(saved: Path, suffix: str) 
     assert relied, "no vignette exercises the edited rule"
     report = _report(saved / f"edited{suffix}")
     failing = {f.cells for f in report.findings if f.code == "TV501" and f.sheet == "Tests"}
-    tests = {s.name: s for s in read_workbook(BUNDLED)}["Tests"]
-    column = next(c for c in range(tests.width) if tests.value(0, c) == "disposition")
+    column = _column(_sheet(BUNDLED, "Tests"), "disposition", heading_row=0)
     assert failing == {(cell_name(v.row - 1, column),) for v in relied}
     unchanged = {f.code for f in _report(BUNDLED).findings}
     assert {f.code for f in report.findings} == unchanged | {"TV501"}  # nothing else changed
