@@ -286,6 +286,14 @@ def document(
                                      "required": ["reloaded", "tables", "request_id"]},
                                     401, 403),
         }},
+        "/v1/admin/tables/{table_id}/retire": {"post": {
+            "operationId": "retireTable",
+            "summary": "Stop serving a table on every worker and instance (admin)",
+            "security": bearer, "parameters": table_id,
+            "responses": _responses({"type": "object",
+                                     "required": ["retired", "version", "request_id"]},
+                                    401, 403, 404, 503),
+        }},
         "/v1/admin/audit": {"get": {
             "operationId": "audit", "summary": "Read the audit trail (admin)",
             "security": bearer,

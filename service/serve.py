@@ -15,6 +15,7 @@ table (created once here so that workers do not race to create it), and JSON log
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -134,11 +135,18 @@ def run(
     }
     from service.audit import AuditLog
     from service.config import settings
+    from service.database import Database
+    from service.versions import VersionStore
 
     checked = settings(config)  # a bad setting stops here, not in every worker
-    audit = AuditLog(url, checked["AUDIT_TABLE"])
-    audit.create_schema()
-    audit.dispose()  # no connection may cross the fork
+    database = Database(url, float(checked["AUDIT_WRITE_TIMEOUT"]))
+    AuditLog(database, checked["AUDIT_TABLE"])
+    VersionStore(database, checked["STORE_PREFIX"])
+    if not database.check():  # the workers keep trying; the service starts regardless
+        logging.getLogger("service.serve").warning(
+            "audit database unavailable at start-up: %s; evaluations are answered 503 until "
+            "it is back", database.status.reason)
+    database.dispose()  # no connection may cross the fork
 
     def factory() -> Any:
         import gc

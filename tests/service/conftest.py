@@ -75,6 +75,7 @@ def make_app(tables_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]
             "TABLES_DIR": str(tables_dir),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
             "AUDIT_TABLE": f"evaluations_{uuid.uuid4().hex[:12]}",
+            "STORE_PREFIX": f"store_{uuid.uuid4().hex[:12]}",
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "WATCH": False,
             "LOG_REQUESTS": False,
@@ -87,9 +88,11 @@ def make_app(tables_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]
     yield make
     for app in made:
         state: State = app.extensions[KEY]
-        if state.audit.backend == "postgresql":
-            state.audit.table.drop(state.audit.engine, checkfirst=True)
         state.close()
+        if state.audit.backend == "postgresql":
+            for table in (state.audit.table, state.store.versions, state.store.heads):
+                table.drop(state.audit.engine, checkfirst=True)
+            state.audit.engine.dispose()
 
 
 @pytest.fixture

@@ -62,12 +62,30 @@ def test_audit_reads_since_a_time_with_a_limit(
     assert other["count"] == 0
 
 
+def _refuse_inserts(audit: AuditLog) -> None:
+    """A database that refuses every INSERT into the audit table (a trigger), as a full disk
+    or a revoked grant would: nothing the service can heal."""
+    name = audit.table.name
+    with audit.engine.begin() as connection:
+        if audit.backend == "sqlite":
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{name} BEFORE INSERT ON {name} "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        else:
+            connection.exec_driver_sql(
+                f"CREATE FUNCTION refuse_{name}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$")
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{name} BEFORE INSERT ON {name} "
+                f"FOR EACH ROW EXECUTE FUNCTION refuse_{name}()")
+
+
 def test_a_failed_audit_write_is_503_and_no_decision(
     make_app: Callable[..., Flask], database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(DATABASE_URL=database_url)
     audit = app.extensions["triage"].audit
-    audit.table.drop(audit.engine)  # the database refuses every write from now on
+    _refuse_inserts(audit)
     answer = app.test_client().post(URL, json={"facts": example_facts()})
     assert answer.status_code == 503
     body = answer.get_json()
@@ -79,13 +97,28 @@ def test_a_failed_audit_write_is_503_and_no_decision(
     batch = app.test_client().post(f"/v1/tables/{TABLE}/evaluate-batch",
                                    json={"cases": [{"facts": example_facts()}]})
     assert batch.status_code == 503
-    audit.create_schema()  # so that the fixture can drop it again
+    assert app.test_client().get("/readyz").status_code == 503
+    if audit.backend == "postgresql":
+        with audit.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP FUNCTION refuse_{audit.table.name}() CASCADE")
+
+
+def test_a_dropped_audit_table_is_made_again_and_the_write_stored(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    app = make_app(DATABASE_URL=database_url)
+    audit = app.extensions["triage"].audit
+    audit.table.drop(audit.engine)  # dropped under the running service
+    answer = app.test_client().post(URL, json={"facts": example_facts()})
+    assert answer.status_code == 200
+    rows = audit.read(None, 10)
+    assert [r["request_id"] for r in rows] == [answer.get_json()["request_id"]]
 
 
 def test_audit_read_failure_is_503(make_app: Callable[..., Flask]) -> None:
     app = make_app()
     audit = app.extensions["triage"].audit
-    audit.table.drop(audit.engine)
+    audit.table.drop(audit.engine)  # not made again by a read: only by a write or a check
     answer = app.test_client().get("/v1/admin/audit", headers=admin())
     assert answer.status_code == 503 and answer.get_json()["error"] == "audit_unavailable"
 
@@ -93,7 +126,9 @@ def test_audit_read_failure_is_503(make_app: Callable[..., Flask]) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [("since=yesterday", "since"), ("limit=0", "limit"), ("limit=100000", "limit"),
-     ("limit=-1", "limit"), ("limit=ten", "limit"), ("sort=asc", "sort")],
+     ("limit=-1", "limit"), ("limit=ten", "limit"), ("sort=asc", "sort"),
+     ("limit=%C2%B2", "limit"), ("since=9999-12-31T23:59:59-23:59", "since"),
+     ("since=0001-01-01T00:00:00%2B23:59", "since")],
 )
 def test_bad_audit_parameters_are_422(
     make_app: Callable[..., Flask], query: str, field: str

@@ -57,7 +57,9 @@ def test_an_answer_fits_the_outputs_schema(client: FlaskClient) -> None:
 
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "alive"}
-    assert client.get("/readyz").get_json() == {"status": "ready", "tables": 1}
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ready" and ready["tables"] == 1
+    assert ready["audit"]["status"] == "ok" and ready["audit"]["backend"] == "sqlite"
 
 
 def test_not_ready_without_tables(make_app: Callable[..., Flask], tmp_path: Path) -> None:
