@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, jsonify, request
 
 from service import admin, api, errors, logs, ops
 from service.audit import AuditLog, default_url
@@ -96,6 +96,11 @@ def _finish(response: Response) -> Response:
     if request_id is None:  # an error before _begin ran
         _begin()
         request_id = g.request_id
+    if request.method == "OPTIONS" and not response.is_json:  # Flask's own: empty text/html
+        allow = response.headers.get("Allow", "")
+        response = jsonify(allow=[m.strip() for m in allow.split(",") if m.strip()],
+                           request_id=request_id)
+        response.headers["Allow"] = allow
     response.headers["X-Request-ID"] = request_id
     seconds = time.perf_counter() - g.started
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"

@@ -186,6 +186,10 @@ class AuditLog:
                     _insert(connection, self._sql, params)
                 if file is not None:
                     file.check(connection)  # raises FileReplaced: the row went nowhere
+            except FileReplaced:
+                assert file is not None
+                file.flush_log(connection)  # still under the writer lock
+                raise
             finally:
                 if file is not None:
                     file.release_writer(locked)
@@ -226,8 +230,14 @@ class AuditLog:
         stale = file.stale_identities()
         if not stale:
             return
-        self._writers.close_where(lambda c: getattr(c, "identity", None) in stale,
-                                  file.threads)
+        locked = file.acquire_writer(time.monotonic() + self.db.timeout)
+        try:
+            old = self._writers.matching(lambda c: getattr(c, "identity", None) in stale)
+            if old:
+                file.flush_log(old[0])
+            self._writers.close_where(lambda c: getattr(c, "identity", None) in stale)
+        finally:
+            file.release_writer(locked)
         self.engine.dispose()
 
     def _checkpoint(self) -> None:
@@ -340,20 +350,21 @@ class _Writers:
         if self._on_close is not None:
             self._on_close(connection)
 
-    def close_where(self, closing: Callable[[Any], bool], writing: threading.Lock) -> None:
-        """Close every thread's connection for which ``closing`` is true, while no thread
-        writes (``writing`` is held by a writer for the length of its write). A thread whose
-        connection was closed finds it so on its next write and opens a new one."""
-        if not writing.acquire(timeout=5):
-            return  # a writer is stuck; the next round tries again
-        try:
-            with self._lock:
-                releases = [r for r in self._open.values()
-                            if r.alive and closing(_held_connection(r))]
-            for release in releases:
-                release()
-        finally:
-            writing.release()
+    def matching(self, test: Callable[[Any], bool]) -> list[Any]:
+        """Every thread's open connection for which ``test`` is true."""
+        with self._lock:
+            found = [_held_connection(r) for r in self._open.values() if r.alive]
+        return [c for c in found if c is not None and test(c)]
+
+    def close_where(self, closing: Callable[[Any], bool]) -> None:
+        """Close every thread's connection for which ``closing`` is true. Call it while no
+        thread writes (with the writer lock held). A thread whose connection was closed finds
+        it so on its next write and opens a new one."""
+        with self._lock:
+            releases = [r for r in self._open.values()
+                        if r.alive and closing(_held_connection(r))]
+        for release in releases:
+            release()
 
     def discard(self) -> None:
         """Close this thread's connection (broken, or in a state not known); the thread's

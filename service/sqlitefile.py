@@ -300,6 +300,19 @@ class SqliteFile:
         finally:
             self.release_writer(locked)
 
+    def flush_log(self, connection: Any) -> None:
+        """Copy everything committed in the log of a replaced or deleted file into that file,
+        and empty the log. Call with the writer lock held, on a connection to the old file.
+
+        SQLite does not checkpoint a database file that has moved when its last connection
+        closes (``databaseIsUnmoved`` in pager.c), so the old log would stay at the path with
+        rows that no file holds, and a connection to the new file would take that log for
+        its own. Emptied here, it holds nothing the new file could mistake for its pages."""
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as error:
+            log.error("could not empty the log of the replaced database file: %s", error)
+
     def close(self) -> None:
         with self._lock:
             for fd in self._held.values():

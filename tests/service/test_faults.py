@@ -1,0 +1,563 @@
+"""The real ``triage serve`` through each fault of issue 12, on SQLite and (when
+TRIAGE_TEST_DATABASE_URL is set) PostgreSQL, each PostgreSQL test in a database of its own.
+
+Every test keeps the service under load from client threads while the fault is made and
+cleared, then checks (:meth:`Load.check`): no answer is a 500 or anything but JSON, every 200
+has exactly one audit row with its request id, and the service recovered without a restart,
+within 5 s of the fault clearing. The figures (requests, 200s, 503s, rows, recovery time) are
+printed and, with TRIAGE_FAULT_REPORT=<file>, appended there for docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from tests.service.conftest import PG_ENV, TABLE, WORKBOOK, example_facts
+from tests.service.servers import (
+    AUTH,
+    EVALUATE,
+    HOST,
+    Load,
+    Serve,
+    database_request_ids,
+    report,
+    rss_mb,
+    sqlite_request_ids,
+)
+
+RECOVERY = 5.0  # seconds from the fault clearing to the first 200, at most
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL for the fault tests")
+    name = f"service_test_f{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield str(sa.engine.make_url(base).set(database=name).render_as_string(False))
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def _pg_admin(url: str) -> sa.Engine:
+    """A connection to the server's maintenance database, to alter or drop ``url``'s."""
+    return sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
+                            isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[list[Serve]]:
+    started: list[Serve] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def _start(started: list[Serve], tmp_path: Path, url: str, **kwargs: object) -> Serve:
+    server = Serve(tmp_path, url, **kwargs)  # type: ignore[arg-type]
+    started.append(server)
+    server.wait("/readyz")
+    return server
+
+
+def _wait_for(condition: object, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if condition():  # type: ignore[operator]
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not within {within} s")
+
+
+def _recovery(load: Load, cleared: float) -> float:
+    _wait_for(lambda: load.recovered_at(cleared) is not None, RECOVERY + 5)
+    found = load.recovered_at(cleared)
+    assert found is not None
+    seconds = found - cleared
+    assert seconds <= RECOVERY, f"recovered after {seconds:.2f} s"
+    return round(seconds, 2)
+
+
+# --- 1. the database unreachable while a worker (re)starts --------------------------------
+
+
+def test_postgresql_down_while_a_worker_restarts(
+    serve: list[Serve], tmp_path: Path, pg_url: str
+) -> None:
+    server = _start(serve, tmp_path, pg_url)
+    name = sa.engine.make_url(pg_url).database
+    admin = _pg_admin(pg_url)
+    with Load(server, pause=0.01) as load:
+        time.sleep(0.5)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            connection.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                f"'{name}' AND pid <> pg_backend_pid()")
+        victim = server.workers()[0]
+        os.kill(victim, signal.SIGKILL)  # gunicorn starts another: it boots with no database
+        _wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
+        time.sleep(1.5)
+        assert server.process.poll() is None  # the master did not exit
+        assert server.call("GET", "/healthz").status == 200
+        ready = server.call("GET", "/readyz")
+        assert ready.status == 503 and ready.body["audit"]["status"] == "unavailable"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        cleared = time.monotonic()
+        recovery = _recovery(load, cleared)
+        time.sleep(1.0)
+    admin.dispose()
+    figures = load.check(lambda: database_request_ids(pg_url))
+    assert figures["unavailable"] > 0
+    assert server.call("GET", "/readyz").status == 200
+    report("database refuses connections; a worker killed and restarted meanwhile",
+           "postgresql", {**figures, "recovery_s": recovery})
+
+
+def test_sqlite_unreachable_while_a_worker_restarts(serve: list[Serve], tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'audit.sqlite3'}"
+    server = _start(serve, tmp_path, url)
+    moved = tmp_path / "db-away"
+    with Load(server, pause=0.01) as load:
+        time.sleep(0.5)
+        folder.rename(moved)
+        folder.write_text("not a folder")  # the database's folder cannot be made again
+        victim = server.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
+        time.sleep(1.5)
+        assert server.process.poll() is None
+        assert server.call("GET", "/readyz").status == 503
+        folder.unlink()
+        moved.rename(folder)
+        cleared = time.monotonic()
+        recovery = _recovery(load, cleared)
+        time.sleep(1.0)
+    figures = load.check(lambda: sqlite_request_ids(folder / "audit.sqlite3"))
+    assert figures["unavailable"] > 0
+    report("database folder gone; a worker killed and restarted meanwhile", "sqlite",
+           {**figures, "recovery_s": recovery})
+
+
+def test_sqlite_with_an_unusable_lock_folder_still_serves(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    database = tmp_path / "audit.sqlite3"
+    (tmp_path / ".audit.sqlite3.locks").write_text("a file where the lock folder goes")
+    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    with Load(server, pause=0.005) as load:
+        time.sleep(2)
+    figures = load.check(lambda: sqlite_request_ids(database))
+    assert figures["ok"] == figures["requests"] > 0
+    assert "lock folder" in server.log.read_text()
+    report("SQLite lock folder unusable (a file in its place)", "sqlite",
+           {**figures, "recovery_s": 0})
+
+
+# --- 2. the SQLite file deleted or replaced -------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced by a backup"])
+def test_sqlite_file_deleted_or_replaced(serve: list[Serve], tmp_path: Path, how: str) -> None:
+    database = tmp_path / "audit.sqlite3"
+    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    kept = tmp_path / "old.sqlite3"
+    with Load(server) as load:
+        time.sleep(1.0)
+        os.link(database, kept)  # the test keeps the old inode to count its rows
+        if how == "deleted":
+            database.unlink()
+        else:
+            backup = tmp_path / "backup.sqlite3"
+            with sqlite3.connect(backup) as made:
+                made.execute("CREATE TABLE placeholder (x)")
+            backup.rename(database)
+        fault = time.monotonic()
+        recovery = _recovery(load, fault)
+        time.sleep(1.0)
+    old = tmp_path / "old-copy.sqlite3"
+    _copy_sqlite(kept, old)
+    rows = sqlite_request_ids(database) + sqlite_request_ids(old)
+    figures = load.check(lambda: rows)
+    after = sqlite_request_ids(database)
+    assert after, "nothing was stored in the new file"
+    report(f"SQLite file {how} under load", "sqlite", {**figures, "recovery_s": recovery})
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """The rows of the old inode, with what its connections left in its log: the service's
+    last connection to it checkpointed into it before it let go."""
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as reading, \
+            sqlite3.connect(target) as writing:
+        reading.backup(writing)
+
+
+# --- 3. the schema dropped ---------------------------------------------------------------
+
+
+def test_schema_dropped_is_made_again(
+    serve: list[Serve], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    for backend in ("sqlite", "postgresql"):
+        if backend == "postgresql" and not os.environ.get(PG_ENV):
+            continue
+        url = (f"sqlite:///{tmp_path / 'audit.sqlite3'}" if backend == "sqlite"
+               else request.getfixturevalue("pg_url"))
+        (tmp_path / backend).mkdir(exist_ok=True)
+        server = _start(serve, tmp_path / backend, url)
+        engine = sa.create_engine(url)
+        with Load(server, pause=0.005) as load:
+            time.sleep(0.5)
+            with engine.begin() as connection:
+                connection.exec_driver_sql("DROP TABLE evaluations")
+            dropped = time.monotonic()
+            recovery = _recovery(load, dropped)
+            time.sleep(1.0)
+        engine.dispose()
+        rows = database_request_ids(url)
+        figures = load.check(lambda rows=rows: rows)  # type: ignore[misc]
+        assert server.call("GET", "/readyz").status == 200
+        report("audit table dropped under load", backend, {**figures, "recovery_s": recovery})
+        server.stop()
+
+
+def test_postgresql_database_dropped_and_recreated(
+    serve: list[Serve], tmp_path: Path, pg_url: str
+) -> None:
+    server = _start(serve, tmp_path, pg_url)
+    name = sa.engine.make_url(pg_url).database
+    admin = _pg_admin(pg_url)
+    with Load(server, pause=0.005) as load:
+        time.sleep(0.5)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        time.sleep(1.0)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        cleared = time.monotonic()
+        recovery = _recovery(load, cleared)
+        time.sleep(1.5)
+    admin.dispose()
+    figures = load.check(lambda: database_request_ids(pg_url))
+    # rows of the dropped database are gone with it; the ones after must all be there
+    assert figures["unavailable"] > 0
+    ready = server.call("GET", "/readyz")
+    assert ready.status == 200, ready.body
+    report("database dropped and recreated under load", "postgresql",
+           {**figures, "recovery_s": recovery})
+
+
+# --- 4. a write that stalls ------------------------------------------------------------------
+
+
+def test_a_stalled_audit_write_is_503_within_the_time_limit(
+    serve: list[Serve], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    for backend in ("sqlite", "postgresql"):
+        if backend == "postgresql" and not os.environ.get(PG_ENV):
+            continue
+        (tmp_path / backend).mkdir()
+        url = (f"sqlite:///{tmp_path / backend / 'audit.sqlite3'}" if backend == "sqlite"
+               else request.getfixturevalue("pg_url"))
+        server = _start(serve, tmp_path / backend, url)
+        held = threading.Event()
+        release = threading.Event()
+
+        def hold(url: str = url, backend: str = backend, held: threading.Event = held,
+                 release: threading.Event = release) -> None:
+            if backend == "sqlite":
+                path = url.removeprefix("sqlite:///")
+                connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+                connection.execute("BEGIN EXCLUSIVE")
+                held.set()
+                release.wait(30)
+                connection.execute("COMMIT")
+                connection.close()
+                return
+            engine = sa.create_engine(url)
+            with engine.begin() as connection:
+                connection.exec_driver_sql("LOCK TABLE evaluations IN ACCESS EXCLUSIVE MODE")
+                held.set()
+                release.wait(30)
+            engine.dispose()
+
+        holder = threading.Thread(target=hold)
+        with Load(server, threads=2) as load:
+            time.sleep(0.5)
+            holder.start()
+            assert held.wait(10)
+            time.sleep(6)
+            health = server.call("GET", "/healthz")
+            release.set()
+            cleared = time.monotonic()
+            recovery = _recovery(load, cleared)
+            time.sleep(0.5)
+        holder.join(10)
+        during = [a for a in load.answers if a.status == 503]
+        assert during, "no request was refused while the table was locked"
+        slowest = max(a.seconds for a in during)
+        assert slowest <= 3.0, f"a refused request waited {slowest:.2f} s"
+        assert health.status == 200 and health.seconds <= 3.0
+        figures = load.check(lambda url=url: database_request_ids(url))  # type: ignore[misc]
+        report("audit table locked for 6 s", backend,
+               {**figures, "recovery_s": recovery, "slowest_503_s": round(slowest, 2),
+                "healthz_s": round(health.seconds, 2)})
+        server.stop()
+
+
+# --- 5, 10, 11, 12. what clients send --------------------------------------------------------
+
+
+def test_what_clients_send_never_ends_in_a_500_or_html(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    facts = example_facts()
+    cases = [
+        ("lone surrogate in a value", '{"facts": ' + facts_with(facts, "sex", "\\ud800") + "}",
+         400, "invalid_unicode"),
+        ("lone surrogate in a fact name", '{"facts": {"\\udc00": 1}}', 400, "invalid_unicode"),
+        ("lone surrogate in a top-level key", '{"\\ud800": 1}', 400, "invalid_unicode"),
+        ("lone surrogate as version", '{"facts": {}, "version": "\\ud800"}', 400,
+         "invalid_unicode"),
+        ("duplicate key", '{"facts": {"age_years": 40, "age_years": 70}}', 400,
+         "duplicate_key"),
+    ]
+    for name, text, status, code in cases:
+        answer = server.call("POST", EVALUATE, raw=text.encode())
+        assert (answer.status, answer.body["error"]) == (status, code), (name, answer.body)
+    batch = server.call("POST", f"/v1/tables/{TABLE}/evaluate-batch",
+                        raw=b'{"cases": [{"facts": {"x": "\\ud800"}}]}')
+    assert batch.status == 400 and batch.body["error"] == "invalid_unicode"
+    for query in ("limit=%C2%B2", "since=9999-12-31T23:59:59-23:59"):
+        answer = server.call("GET", f"/v1/admin/audit?{query}", headers=AUTH)
+        assert answer.status == 422, (query, answer.body)
+    long_path = server.call("GET", "/v1/tables/" + "x" * 10_000)
+    assert long_path.status == 414 and long_path.body["error"] == "uri_too_long"
+    options = server.call("OPTIONS", EVALUATE)
+    assert options.status == 200 and "POST" in options.body["allow"]
+    latin = server.call("POST", EVALUATE, {"facts": facts},
+                        headers={"Content-Type": "application/json; charset=latin-1"})
+    assert latin.status == 415 and latin.body["error"] == "unsupported_charset"
+    utf16 = server.call("POST", EVALUATE, raw='{"facts": {}}'.encode("utf-16"))
+    assert utf16.status == 400 and utf16.body["error"] == "malformed_json"
+    assert _chunked_over_limit(server.port) == 413
+    listed = server.call("GET", "/v1/tables").body
+    assert all(not f["source"].startswith("/") for f in listed["files"])
+    assert all(not t["source"].startswith("/") for t in listed["tables"])
+    first = server.evaluate(**{"X-Request-ID": "visit-123"})
+    second = server.evaluate(**{"X-Request-ID": "visit-123"})
+    assert first.body["request_id"] != second.body["request_id"]
+    assert first.body["correlation_id"] == second.body["correlation_id"] == "visit-123"
+
+
+def facts_with(facts: dict[str, object], name: str, escaped: str) -> str:
+    import json
+
+    return json.dumps({**facts, name: "@@"}).replace('"@@"', f'"{escaped}"')
+
+
+def _chunked_over_limit(port: int) -> int:
+    """Send 2 MiB in chunks (no Content-Length); the status answered."""
+    with socket.create_connection((HOST, port), timeout=15) as sock:
+        sock.sendall(f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     "\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"[" * 65536
+        try:
+            for _ in range(32):
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before the rest is sent
+        head = sock.recv(65536).decode(errors="replace")
+    return int(head.split()[1])
+
+
+# --- 6. memory across reloads ----------------------------------------------------------------
+
+
+def test_two_hundred_reloads_grow_a_worker_by_at_most_20_mb(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    reloads = int(os.environ.get("TRIAGE_RELOADS", "200"))
+    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}", workers=1)
+    (worker,) = server.workers()
+    for _ in range(5):
+        server.call("POST", "/v1/admin/reload", headers=AUTH)
+        server.evaluate()
+    before = rss_mb(worker)
+    for _ in range(reloads):
+        assert server.call("POST", "/v1/admin/reload", headers=AUTH, timeout=60).status == 200
+        assert server.evaluate().status == 200
+    after = rss_mb(worker)
+    assert server.workers() == [worker]  # the same process throughout
+    report(f"{reloads} admin reloads, each followed by an evaluation", "sqlite",
+           {"rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
+            "growth_mb": round(after - before, 1)})
+    assert after - before <= 20 * reloads / 200
+
+
+# --- 7. a workbook deleted, renamed, or saved the way Excel saves -----------------------------
+
+
+def test_a_deleted_workbook_keeps_serving_until_retired(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    database = tmp_path / "audit.sqlite3"
+    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    path = server.tables / WORKBOOK.name
+    with Load(server, pause=0.005) as load:
+        time.sleep(0.5)
+        # an editor's save: the workbook gone for a moment, then written anew under its name
+        temporary = server.tables / "~$muscle_twitching.tmp"
+        path.rename(temporary)
+        time.sleep(1.0)
+        book = openpyxl.load_workbook(temporary)
+        book["About"]["B4"] = "1.0.1"
+        book.save(temporary)
+        temporary.rename(path)
+        _wait_for(lambda: server.evaluate().body.get("table_version") == "1.0.1", 10)
+        path.unlink()  # deleted for good
+        time.sleep(1.5)
+        table = server.call("GET", "/v1/tables").body["tables"][0]
+        assert table["source_missing"] and table["table_version"] == "1.0.1"
+        assert "triage_table_source_missing" in server.call("GET", "/metrics").body
+    figures = load.check(lambda: sqlite_request_ids(database))
+    assert figures["ok"] == figures["requests"], load.statuses()  # never a 404
+    retired = server.call("POST", f"/v1/admin/tables/{TABLE}/retire", headers=AUTH)
+    assert retired.status == 200, retired.body
+    _wait_for(lambda: all(server.evaluate().status == 404 for _ in range(6)), 5)
+    report("workbook renamed away for 1 s, saved again, then deleted", "sqlite",
+           {**figures, "recovery_s": 0})
+
+
+# --- 8. a pin after a worker restart ---------------------------------------------------------
+
+
+def test_a_pin_works_on_every_worker_after_a_restart(serve: list[Serve], tmp_path: Path) -> None:
+    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    old = server.evaluate().body["version"]
+    book = openpyxl.load_workbook(server.tables / WORKBOOK.name)
+    book["About"]["B4"] = "1.0.1"
+    book.save(server.tables / WORKBOOK.name)
+    _wait_for(lambda: all(server.evaluate().body["version"] != old for _ in range(6)), 10)
+    for pid in server.workers():
+        os.kill(pid, signal.SIGKILL)
+    server.wait("/readyz")
+    _wait_for(lambda: len(server.workers()) == 2, 30)
+    pinned = [server.call("POST", EVALUATE, {"facts": example_facts(), "version": old})
+              for _ in range(20)]
+    assert {a.status for a in pinned} == {200}
+    assert {a.body["version"] for a in pinned} == {old}
+
+
+# --- 9. the WAL under sustained load ---------------------------------------------------------
+
+
+def test_the_sqlite_log_stays_bounded_under_sustained_load(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    seconds = float(os.environ.get("TRIAGE_WAL_SOAK_SECONDS", "20"))
+    database = tmp_path / "audit.sqlite3"
+    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    largest = 0
+    with Load(server, threads=4) as load:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                largest = max(largest, os.stat(f"{database}-wal").st_size)
+            except OSError:
+                pass
+            time.sleep(0.1)
+    figures = load.check(lambda: sqlite_request_ids(database))
+    report(f"{seconds:.0f} s at full load: largest WAL", "sqlite",
+           {**figures, "largest_wal_mb": round(largest / 2**20, 1)})
+    assert largest <= 64 * 2**20
+
+
+# --- 12. SIGTERM drains the accept queue ------------------------------------------------------
+
+
+def test_sigterm_answers_the_connections_already_queued(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    database = tmp_path / "audit.sqlite3"
+    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    answers: list[int] = []
+    barrier = threading.Barrier(21)
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            answers.append(server.evaluate().status)
+        except OSError:
+            answers.append(0)
+
+    clients = [threading.Thread(target=one) for _ in range(20)]
+    for client in clients:
+        client.start()
+    barrier.wait()
+    time.sleep(0.05)  # connected and queued behind the two workers
+    server.process.send_signal(signal.SIGTERM)
+    for client in clients:
+        client.join(30)
+    assert server.process.wait(30) == 0
+    assert answers.count(200) == 20, answers
+    assert len(sqlite_request_ids(database)) == 20
+
+
+# --- scale-out: two instances share one PostgreSQL ------------------------------------------
+
+
+def test_two_instances_sharing_postgresql_serve_the_same_versions_and_pins(
+    serve: list[Serve], tmp_path: Path, pg_url: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _start(serve, tmp_path / "a", pg_url)
+    empty = tmp_path / "b" / "tables"
+    empty.mkdir()
+    second = _start(serve, tmp_path / "b", pg_url, tables=empty)  # no workbook of its own
+    v1 = first.evaluate().body["version"]
+    assert second.evaluate().body["version"] == v1  # served from the version store
+    table = second.call("GET", "/v1/tables").body["tables"][0]
+    assert table["source_missing"] and table["source"] == WORKBOOK.name
+    book = openpyxl.load_workbook(first.tables / WORKBOOK.name)
+    book["About"]["B4"] = "1.0.1"
+    book.save(first.tables / WORKBOOK.name)
+    _wait_for(lambda: all(s.evaluate().body["table_version"] == "1.0.1"
+                          for s in (first, second) for _ in range(4)), 10)
+    v2 = second.evaluate().body["version"]
+    assert v2 != v1
+    for server in (first, second):
+        for version in (v1, v2):
+            answer = server.call("POST", EVALUATE, {"facts": example_facts(),
+                                                    "version": version})
+            assert answer.status == 200 and answer.body["version"] == version
+    retired = second.call("POST", f"/v1/admin/tables/{TABLE}/retire", headers=AUTH)
+    assert retired.status == 200
+    _wait_for(lambda: all(s.evaluate().status == 404 for s in (first, second)
+                          for _ in range(4)), 10)
+    shutil.rmtree(tmp_path / "b", ignore_errors=True)
