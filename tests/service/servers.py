@@ -169,8 +169,10 @@ class Load:
         while not self._stop.is_set():
             try:
                 answer = self.server.evaluate()
-            except OSError:
-                answer = Answer(0, "", None, 0.0, time.monotonic())
+            except (OSError, http.client.HTTPException) as error:
+                answer = Answer(0, "", repr(error), 0.0, time.monotonic())
+            except ValueError as error:  # an answer that is not the JSON it says it is
+                answer = Answer(-1, "", repr(error), 0.0, time.monotonic())
             self.answers.append(answer)
             if self.pause:
                 time.sleep(self.pause)
@@ -186,20 +188,27 @@ class Load:
         times = [a.at for a in self.answers if a.status == 200 and a.at >= after]
         return min(times) if times else None
 
-    def check(self, rows: Callable[[], list[str]]) -> dict[str, Any]:
+    def check(self, rows: Callable[[], list[str]], sent_after: float = 0.0,
+              killed: int = 0) -> dict[str, Any]:
         """No 500, nothing but JSON, and every 200 stored exactly once. ``rows`` gives the
-        request ids of the stored rows. Returns the figures for the report."""
+        request ids of the stored rows; with ``sent_after`` only the 200s of requests sent
+        after that moment must be there (the fault itself destroyed the rows before it).
+        A worker killed with SIGKILL drops the one request it was answering, if any: at most
+        ``killed`` requests may go unanswered. Returns the figures for the report."""
         statuses = self.statuses()
-        assert not [s for s in statuses if s >= 500 and s != 503], statuses
+        assert not [s for s in statuses if s >= 500 and s != 503 or s < 0], (
+            statuses, [a.body for a in self.answers if a.status < 0][:3])
+        assert statuses.get(0, 0) <= killed, [a.body for a in self.answers if a.status == 0][:3]
         bad_kind = [a for a in self.answers if a.status and "application/json" not in a.kind]
         assert not bad_kind, bad_kind[:3]
         stored = Counter(rows())
-        ok = self.ok_ids()
+        ok = [a.body["request_id"] for a in self.answers
+              if a.status == 200 and a.at - a.seconds > sent_after]
         missing = [i for i in ok if stored[i] != 1]
         assert not missing, f"{len(missing)} answers of 200 without exactly one row"
         return {"requests": len(self.answers), "ok": statuses.get(200, 0),
                 "unavailable": statuses.get(503, 0), "no_answer": statuses.get(0, 0),
-                "rows_for_200s": len(ok) - len(missing)}
+                "checked_200s": len(ok), "rows_for_them": len(ok) - len(missing)}
 
 
 def sqlite_request_ids(*paths: Path, table: str = "evaluations") -> list[str]:

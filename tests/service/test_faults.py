@@ -10,6 +10,7 @@ printed and, with TRIAGE_FAULT_REPORT=<file>, appended there for docs/reliabilit
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -127,7 +128,7 @@ def test_postgresql_down_while_a_worker_restarts(
         recovery = _recovery(load, cleared)
         time.sleep(1.0)
     admin.dispose()
-    figures = load.check(lambda: database_request_ids(pg_url))
+    figures = load.check(lambda: database_request_ids(pg_url), killed=1)
     assert figures["unavailable"] > 0
     assert server.call("GET", "/readyz").status == 200
     report("database refuses connections; a worker killed and restarted meanwhile",
@@ -139,26 +140,34 @@ def test_sqlite_unreachable_while_a_worker_restarts(serve: list[Serve], tmp_path
     folder.mkdir()
     url = f"sqlite:///{folder / 'audit.sqlite3'}"
     server = _start(serve, tmp_path, url)
-    moved = tmp_path / "db-away"
+    placeholder = tmp_path / "placeholder"
+    placeholder.write_text("not a folder")
     with Load(server, pause=0.01) as load:
         time.sleep(0.5)
-        folder.rename(moved)
-        folder.write_text("not a folder")  # the database's folder cannot be made again
+        _exchange(folder, placeholder)  # the folder is now a file: nothing can open or make it
         victim = server.workers()[0]
         os.kill(victim, signal.SIGKILL)
         _wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
         time.sleep(1.5)
         assert server.process.poll() is None
         assert server.call("GET", "/readyz").status == 503
-        folder.unlink()
-        moved.rename(folder)
+        _exchange(folder, placeholder)
         cleared = time.monotonic()
         recovery = _recovery(load, cleared)
         time.sleep(1.0)
-    figures = load.check(lambda: sqlite_request_ids(folder / "audit.sqlite3"))
+    figures = load.check(lambda: sqlite_request_ids(folder / "audit.sqlite3"), killed=1)
     assert figures["unavailable"] > 0
     report("database folder gone; a worker killed and restarted meanwhile", "sqlite",
            {**figures, "recovery_s": recovery})
+
+
+def _exchange(one: Path, other: Path) -> None:
+    """Swap two paths in one step (Linux ``renameat2`` with RENAME_EXCHANGE), so that the
+    service never sees either name missing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, bytes(one), at_fdcwd, bytes(other), rename_exchange) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2 failed")
 
 
 def test_sqlite_with_an_unusable_lock_folder_still_serves(
@@ -237,7 +246,7 @@ def test_schema_dropped_is_made_again(
             time.sleep(1.0)
         engine.dispose()
         rows = database_request_ids(url)
-        figures = load.check(lambda rows=rows: rows)  # type: ignore[misc]
+        figures = load.check(lambda rows=rows: rows, dropped)  # type: ignore[misc]
         assert server.call("GET", "/readyz").status == 200
         report("audit table dropped under load", backend, {**figures, "recovery_s": recovery})
         server.stop()
@@ -253,6 +262,7 @@ def test_postgresql_database_dropped_and_recreated(
         time.sleep(0.5)
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        dropped = time.monotonic()
         time.sleep(1.0)
         with admin.connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {name}")
@@ -260,8 +270,8 @@ def test_postgresql_database_dropped_and_recreated(
         recovery = _recovery(load, cleared)
         time.sleep(1.5)
     admin.dispose()
-    figures = load.check(lambda: database_request_ids(pg_url))
     # rows of the dropped database are gone with it; the ones after must all be there
+    figures = load.check(lambda: database_request_ids(pg_url), dropped)
     assert figures["unavailable"] > 0
     ready = server.call("GET", "/readyz")
     assert ready.status == 200, ready.body
@@ -431,7 +441,7 @@ def test_a_deleted_workbook_keeps_serving_until_retired(
     with Load(server, pause=0.005) as load:
         time.sleep(0.5)
         # an editor's save: the workbook gone for a moment, then written anew under its name
-        temporary = server.tables / "~$muscle_twitching.tmp"
+        temporary = server.tables / "~$muscle_twitching.xlsx"  # ignored by the watcher
         path.rename(temporary)
         time.sleep(1.0)
         book = openpyxl.load_workbook(temporary)
