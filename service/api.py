@@ -186,8 +186,13 @@ def describe_table(table_id: str) -> Response:
     slot = _slot(table_id)
     loaded = slot.current
     model = loaded.model.model
+    try:
+        versions: list[dict[str, Any]] | None = state().store.history(table_id)
+    except DatabaseUnavailable:
+        versions = None
     return jsonify(
         **_summary(slot),
+        versions=versions,
         about=schema.about(model),
         inputs=dict(loaded.input_schema),
         outputs=schema.outputs_description(model),

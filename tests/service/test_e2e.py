@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from tests.service.conftest import ADMIN_TOKEN, TABLE, WORKBOOK, edit_workbook, example_facts
@@ -113,8 +114,10 @@ def test_serve_reload_and_refuse_a_broken_workbook(server: Server) -> None:
     assert first["table_version"] == "1.0.0" and first["fired"] and first["explanation"]
 
     path = server.tables / WORKBOOK.name
-    edit_workbook(path, "About", "B4", "1.0.1")
-    edit_workbook(path, "Advice", "C12", "Book a routine GP appointment (edited).")
+    book = openpyxl.load_workbook(path)  # one save, as a clinician's edit is: two saves
+    book["About"]["B4"] = "1.0.1"  # could be loaded in between, as two versions
+    book["Advice"]["C12"] = "Book a routine GP appointment (edited)."
+    book.save(path)
     seconds = _all_workers_serve(server, "1.0.1", within=10)
     assert seconds < 2.0, f"the edited workbook took {seconds:.2f} s to serve"
     second = server.evaluate()
