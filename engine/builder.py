@@ -22,8 +22,17 @@ from engine.conditions import (
 )
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
-from engine.model import About, Aggregation, InputDef, Kind, Model, OutputDef, Table, Vignette
-from engine.tables import ColumnType, Header, column_type, is_table_sheet, read_header, read_rules
+from engine.hitpolicy import Aggregation, returns_list
+from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.tables import (
+    ColumnType,
+    Header,
+    column_type,
+    is_table_sheet,
+    read_header,
+    read_rules,
+    read_value_labels,
+)
 from engine.values import (
     ValueProblem,
     read_name,
@@ -35,6 +44,7 @@ from engine.values import (
 from engine.workbook import Sheet, column_letter
 
 INPUT_HEADERS = ("name", "type", "unit", "allowed values", "required", "description")
+OPTIONAL_INPUT_HEADERS = ("label", "value labels")
 ABOUT_FIELDS = {
     "table id": "table_id",
     "title": "title",
@@ -44,7 +54,10 @@ ABOUT_FIELDS = {
     "review date": "review_date",
     "description": "description",
 }
-READ_SHEETS = ("about", "inputs", "tests")
+READ_SHEETS = ("about", "inputs", "tests", "safety")
+# Sheets written for the people editing the workbook (drop-down sources, instructions) and
+# rebuilt from the content by `triage format`: the engine reads none of them, on purpose.
+HELPER_SHEETS = ("lists", "how to edit")
 SEMVER = re.compile(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 
 
@@ -62,6 +75,7 @@ def build_model(
                 None,
                 "the workbook has no decision table",
                 "add a sheet whose cell A1 reads 'Table'",
+                "TV102",
             )
         )
     tables = _read_tables(headers, inputs, broken, problems, require_citations)
@@ -77,6 +91,10 @@ def is_read_sheet(sheet: Sheet) -> bool:
     return sheet.name.strip().lower() in READ_SHEETS or is_table_sheet(sheet)
 
 
+def is_helper_sheet(sheet: Sheet) -> bool:
+    return sheet.name.strip().lower() in HELPER_SHEETS and not is_table_sheet(sheet)
+
+
 # --- About ---------------------------------------------------------------------------------
 
 
@@ -87,10 +105,12 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                 None,
                 "the workbook has no 'About' sheet",
                 "add a sheet named About with Table id and Version",
+                "TV101",
             )
         )
         return About("")
     fields: dict[str, str] = {}
+    cells: list[tuple[str, Location]] = []
     for row in range(len(sheet.rows)):
         label = text_of(sheet.value(row, 0)).lower().rstrip(":")
         if label in ("field", ""):
@@ -102,23 +122,26 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                     sheet.location(row, 0),
                     f"unknown field '{label}'",
                     "use one of " + ", ".join(f.capitalize() for f in ABOUT_FIELDS),
+                    "TV105",
                 )
             )
             continue
         fields[key] = text_of(sheet.value(row, 1))
+        cells.append((key, sheet.location(row, 1)))
         if not fields[key]:
             continue  # reported once below if required
         if key == "table_id":
             try:
                 read_name(sheet.value(row, 1), "table id")
             except ValueProblem as exc:
-                problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix))
+                problems.append(Problem(sheet.location(row, 1), exc.message, exc.fix, "TV105"))
         if key == "version" and not SEMVER.match(fields[key]):
             problems.append(
                 Problem(
                     sheet.location(row, 1),
                     f"'{fields[key]}' is not a semantic version",
                     "write major.minor.patch, for example 1.0.0",
+                    "TV105",
                 )
             )
     for required in ("table_id", "version"):
@@ -129,10 +152,11 @@ def _read_about(sheet: Sheet | None, problems: list[Problem]) -> About:
                     Location(sheet.name),
                     f"'{label.capitalize()}' is missing",
                     f"add a row '{label.capitalize()}' with its value",
+                    "TV105",
                 )
             )
     table_id = fields.pop("table_id", "")
-    return About(table_id, **fields)
+    return About(table_id, **fields, cells=tuple(cells))
 
 
 # --- Inputs --------------------------------------------------------------------------------
@@ -149,6 +173,7 @@ def _read_inputs(
                 None,
                 "the workbook has no 'Inputs' sheet",
                 "add a sheet named Inputs listing every fact",
+                "TV101",
             )
         )
         return (), set()
@@ -160,15 +185,17 @@ def _read_inputs(
                     sheet.location(0, col),
                     f"header '{text_of(sheet.value(0, col))}' should be '{expected.capitalize()}'",
                     f"write {expected.capitalize()}",
+                    "TV104",
                 )
             )
+    optional = _optional_input_columns(sheet, problems)
     inputs: list[InputDef] = []
     broken: set[str] = set()
     seen: dict[str, Location] = {}
     for row in range(1, len(sheet.rows)):
         if all(v is None for v in sheet.rows[row]):
             continue
-        definition = _read_input_row(sheet, row, problems)
+        definition = _read_input_row(sheet, row, problems, optional)
         if definition is None:
             broken.add(text_of(sheet.value(row, 0)))
             continue
@@ -179,6 +206,7 @@ def _read_inputs(
                     f"input '{definition.name}' is declared twice "
                     f"(also at {seen[definition.name]})",
                     "keep one row per input",
+                    "TV107",
                 )
             )
             continue
@@ -187,12 +215,36 @@ def _read_inputs(
     return tuple(inputs), broken
 
 
-def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef | None:
+def _optional_input_columns(sheet: Sheet, problems: list[Problem]) -> dict[str, int]:
+    """Where the optional columns (Label, Value labels) are; any other heading after
+    Description is a mistake, not something to ignore."""
+    found: dict[str, int] = {}
+    for col in range(len(INPUT_HEADERS), sheet.width):
+        heading = text_of(sheet.value(0, col))
+        key = heading.lower()
+        if key in OPTIONAL_INPUT_HEADERS and key not in found:
+            found[key] = col
+        elif heading:
+            problems.append(
+                Problem(
+                    sheet.location(0, col),
+                    f"unknown column '{heading}' on the Inputs sheet",
+                    "after Description only Label and Value labels may follow; delete the "
+                    "column or rename it",
+                    "TV104",
+                )
+            )
+    return found
+
+
+def _read_input_row(
+    sheet: Sheet, row: int, problems: list[Problem], optional: dict[str, int]
+) -> InputDef | None:
     at = sheet.location
     try:
         name = read_name(sheet.value(row, 0), "input")
     except ValueProblem as exc:
-        problems.append(Problem(at(row, 0), exc.message, exc.fix))
+        problems.append(Problem(at(row, 0), exc.message, exc.fix, "TV106"))
         return None
     type_text = text_of(sheet.value(row, 1)).lower()
     try:
@@ -203,13 +255,14 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                 at(row, 1),
                 f"unknown type '{type_text}'",
                 "write boolean, number, integer, enum or text",
+                "TV117",
             )
         )
         return None
     try:
         required = read_yes_no(sheet.value(row, 4))
     except ValueProblem as exc:
-        problems.append(Problem(at(row, 4), exc.message, exc.fix))
+        problems.append(Problem(at(row, 4), exc.message, exc.fix, "TV119"))
         required = True
     allowed_raw = sheet.value(row, 3)
     allowed: tuple[str, ...] = ()
@@ -222,15 +275,30 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
                     at(row, 3),
                     "an enum needs its allowed values",
                     "list the values separated by commas",
+                    "TV118",
                 )
             )
         elif len(set(allowed)) != len(allowed):
-            problems.append(Problem(at(row, 3), "a value is listed twice", "list each value once"))
+            problems.append(
+                Problem(at(row, 3), "a value is listed twice", "list each value once", "TV118")
+            )
     elif kind in (Kind.NUMBER, Kind.INTEGER) and allowed_raw is not None:
         value_range = read_range(allowed_raw, at(row, 3), problems)
     elif allowed_raw is not None:
         problems.append(
-            Problem(at(row, 3), f"a {kind} input takes no allowed values", "leave the cell empty")
+            Problem(
+                at(row, 3),
+                f"a {kind} input takes no allowed values",
+                "leave the cell empty",
+                "TV118",
+            )
+        )
+    label_col, labels_col = optional.get("label"), optional.get("value labels")
+    value_labels: tuple[str, ...] = ()
+    if labels_col is not None and sheet.value(row, labels_col) is not None:
+        labelled = (True, False) if kind is Kind.BOOLEAN else allowed
+        value_labels = read_value_labels(
+            sheet.value(row, labels_col), labelled, at(row, labels_col), "TV118", problems
         )
     return InputDef(
         name,
@@ -241,6 +309,8 @@ def _read_input_row(sheet: Sheet, row: int, problems: list[Problem]) -> InputDef
         required,
         text_of(sheet.value(row, 5)),
         at(row, 0),
+        text_of(sheet.value(row, label_col)) if label_col is not None else "",
+        value_labels,
     )
 
 
@@ -249,13 +319,13 @@ def read_range(raw: object, where: Location, problems: list[Problem]) -> Conditi
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, fix))
+        problems.append(Problem(where, exc.message, fix, "TV118"))
         return None
     if not isinstance(condition, AnyOf) or not all(
         isinstance(i, Between | Compare | Equals) and not isinstance(getattr(i, "value", 0), str)
         for i in condition.items
     ):
-        problems.append(Problem(where, f"'{text_of(raw)}' is not a numeric range", fix))
+        problems.append(Problem(where, f"'{text_of(raw)}' is not a numeric range", fix, "TV118"))
         return None
     return condition
 
@@ -281,6 +351,7 @@ def _read_tables(
                     f"table name '{header.name}' is also used on sheet "
                     f"'{table_names[header.name]}'",
                     "give each table its own name",
+                    "TV109",
                 )
             )
         table_names.setdefault(header.name, header.sheet.name)
@@ -290,7 +361,7 @@ def _read_tables(
         o.name
         for h in headers
         for _, o in h.output_cols
-        if not h.hit_policy.single_hit and h.aggregation is None
+        if returns_list(h.hit_policy, h.aggregation)
     }
     count_outputs = {
         o.name for h in headers for _, o in h.output_cols if h.aggregation is Aggregation.COUNT
@@ -309,6 +380,7 @@ def _read_tables(
                             column.location,
                             f"'{column.name}' is not an input or an output of another table",
                             did_you_mean(column.name, [*input_names, *outputs]),
+                            "TV108",
                         )
                     )
                 types[col] = None
@@ -321,6 +393,7 @@ def _read_tables(
                         column.location,
                         f"the table reads its own output '{column.name}'",
                         "read an input or another table's output",
+                        "TV402",
                     )
                 )
             types[col] = column_type(source, list_outputs, count_outputs)
@@ -342,6 +415,7 @@ def register_output(
                 out.location,
                 f"output '{out.name}' has the name of an input",
                 "give the output another name",
+                "TV109",
             )
         )
     elif out.name in outputs:
@@ -350,6 +424,7 @@ def register_output(
                 out.location,
                 f"output '{out.name}' is also produced by table '{outputs[out.name].table}'",
                 "give each output its own name",
+                "TV109",
             )
         )
     else:
@@ -381,6 +456,7 @@ def order_tables(
                     remaining[0].location,
                     f"tables read each other's outputs in a cycle: {cycle}",
                     "remove one of the links so the tables can be evaluated in order",
+                    "TV402",
                 )
             )
             return ordered + remaining
@@ -430,6 +506,7 @@ def _read_tests(
                     sheet.location(0, col),
                     f"'{head}' is also the heading of column {column_letter(first)}",
                     "keep one column per input or output",
+                    "TV111",
                 )
             )
         elif head in input_defs or head in output_defs:
@@ -442,11 +519,14 @@ def _read_tests(
                     sheet.location(0, col),
                     f"'{head}' is not an input or an output",
                     did_you_mean(head, [*input_defs, *output_defs]),
+                    "TV111",
                 )
             )
     if text_of(sheet.value(0, 0)).lower() != "test id":
         problems.append(
-            Problem(sheet.location(0, 0), "the first column must be 'Test id'", "write Test id")
+            Problem(
+                sheet.location(0, 0), "the first column must be 'Test id'", "write Test id", "TV104"
+            )
         )
     vignettes = []
     for row in range(1, len(sheet.rows)):
@@ -465,7 +545,7 @@ def _read_tests(
                     table, out = output_defs[name]
                     expected[name] = _read_expected(raw, table, out)
             except ValueProblem as exc:
-                problems.append(Problem(sheet.location(row, col), exc.message, exc.fix))
+                problems.append(Problem(sheet.location(row, col), exc.message, exc.fix, "TV503"))
         vignette_id = text_of(sheet.value(row, 0)) or f"row{row + 1}"
         note = text_of(sheet.value(row, note_col)) if note_col else ""
         vignettes.append(

@@ -187,6 +187,12 @@ def convert(source: str, target: str) -> None:
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
+    "--release",
+    is_flag=True,
+    help="Check what a release needs: --strict, the About sheet's review fields filled in, "
+    "every property proven and every rule covered by a vignette.",
+)
+@click.option(
     "--annotate",
     "annotated",
     type=click.Path(dir_okay=False),
@@ -206,6 +212,7 @@ def validate(
     file: str,
     fmt: str,
     strict: bool,
+    release: bool,
     annotated: str | None,
     output: str,
     color: bool | None,
@@ -214,15 +221,15 @@ def validate(
     """Check FILE (a workbook or DMN file) and report every problem with its cell and a fix.
 
     Exit code 0 when there is no error (warnings allowed), 1 for errors or failing
-    vignettes (and warnings with --strict), 2 when the file cannot be read. FILE is never
-    changed."""
+    vignettes (and warnings with --strict or --release), 2 when the file cannot be read.
+    FILE is never changed."""
     from engine.validation import render
     from engine.validation.annotate import AnnotateError, annotate
     from engine.validation.runner import validate as run_checks
 
     if annotated and Path(annotated).resolve() == Path(file).resolve():
         raise TriageCLIError("--annotate must name a new file, not the workbook itself", 2)
-    report = run_checks(file, vignettes=not no_vignettes)
+    report = run_checks(file, vignettes=not no_vignettes, release=release)
     if not report.readable and fmt == "text":
         first = report.findings[0]
         raise TriageCLIError(f"{file}: {first.message} — {first.fix}", 2)

@@ -44,7 +44,8 @@ from engine.conditions import (
     items_of,
 )
 from engine.errors import Problem, WorkbookError
-from engine.model import Aggregation, Kind, Model, OutputDef, Table
+from engine.hitpolicy import Aggregation
+from engine.model import Kind, Model, OutputDef, Table
 
 STACK_BUDGET = 60  # durable-rules fails with error 303 past 64 pending alpha matches
 CHILD_BUDGET = 64  # a node's children live in a 512-slot hash set that must never fill
@@ -257,6 +258,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                     f"rule '{rule.rule_id}' combines into {count} "
                     f"alternatives (at most {MAX_ALTERNATIVES})",
                     "split it into several rules with shorter value lists",
+                    "TV116",
                 )
             )
             continue
@@ -271,6 +273,7 @@ def compile_table(table: Table, model: Model, problems: list[Problem]) -> Compil
                 table.location,
                 f"table '{table.name}' needs {chunks} rule groups (at most {MAX_CHUNKS})",
                 "split the table into chained tables",
+                "TV116",
             )
         )
     return CompiledTable(table.name, fields, tuple(packed), max(chunks, 1), tuple(never))
@@ -347,6 +350,7 @@ def _check_properties(table: Table, fields: tuple[Field, ...], problems: list[Pr
                 table.location,
                 f"table '{table.name}' needs {count} message properties (at most {MAX_PROPERTIES})",
                 "use fewer input columns or shorter value lists",
+                "TV116",
             )
         )
 

@@ -24,6 +24,9 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
+
+from engine.hitpolicy import same_value
 
 Value = bool | int | float | str
 
@@ -94,12 +97,14 @@ Condition = AnyValue | AnyOf | NoneOf
 
 
 class CellSyntaxError(ValueError):
-    """A cell could not be read; ``fix`` says what to write instead."""
+    """A cell could not be read; ``fix`` says what to write instead; ``code`` is the check
+    (TV201, or TV202 for a value Excel turned into a date)."""
 
-    def __init__(self, message: str, fix: str) -> None:
+    def __init__(self, message: str, fix: str, code: str = "TV201") -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.code = code
 
 
 def format_value(value: object) -> str:
@@ -248,6 +253,7 @@ def parse_condition(raw: object) -> Condition:
         raise CellSyntaxError(
             "Excel turned this cell into a date or time",
             "format the cell as Text, then write the test again, for example '[1..5]'",
+            "TV202",
         )
     return _parse_text(str(raw).strip())
 
@@ -374,17 +380,27 @@ class _Parser:
 NUMERIC = ("number", "integer")
 
 
+class TypeProblem(NamedTuple):
+    """A cell item that does not fit its column. ``kind`` tells which check it belongs to:
+    ``type`` (the wrong kind of value), ``allowed`` (a value the column does not allow) or
+    ``empty`` (a range holding no value)."""
+
+    message: str
+    fix: str
+    kind: str = "type"
+
+
 def items_of(condition: Condition) -> tuple[Item, ...]:
     return () if isinstance(condition, AnyValue) else condition.items
 
 
 def type_problems(
     condition: Condition, kind: str, allowed: tuple[Value, ...] = (), is_list: bool = False
-) -> list[tuple[str, str]]:
-    """Return (message, fix) pairs for every item of ``condition`` that does not fit a column
+) -> list[TypeProblem]:
+    """Return a problem for every item of ``condition`` that does not fit a column
     of type ``kind`` (boolean, number, integer, enum, text) with ``allowed`` values.
     ``is_list`` marks a column fed by a multi-hit table, which holds a list of values."""
-    problems: list[tuple[str, str]] = []
+    problems: list[TypeProblem] = []
     for item in items_of(condition):
         problem = _item_problem(item, kind, allowed, is_list)
         if problem:
@@ -394,42 +410,47 @@ def type_problems(
 
 def _item_problem(
     item: Item, kind: str, allowed: tuple[Value, ...], is_list: bool
-) -> tuple[str, str] | None:
+) -> TypeProblem | None:
     if isinstance(item, IsNull):
         return None
     if is_list and not isinstance(item, Equals):
-        return (
+        return TypeProblem(
             f"'{item}' cannot test a list of values",
             'list the values to look for, for example \'"a", "b"\', or use not("a")',
         )
     if kind in NUMERIC:
         return _numeric_problem(item, kind)
     if isinstance(item, Between) or (isinstance(item, Compare) and item.op != "!="):
-        return (f"'{item}' compares order, but this column is {kind}", _choices_fix(kind, allowed))
+        return TypeProblem(
+            f"'{item}' compares order, but this column is {kind}", _choices_fix(kind, allowed)
+        )
     value = item.value
     if kind == "boolean":
         if not isinstance(value, bool):
-            return (f"'{format_value(value)}' is not true or false", "write true or false")
+            message = f"'{format_value(value)}' is not true or false"
+            return TypeProblem(message, "write true or false")
         return None
     if not isinstance(value, str):
-        return (f"'{format_value(value)}' is not text", _choices_fix(kind, allowed))
+        return TypeProblem(f"'{format_value(value)}' is not text", _choices_fix(kind, allowed))
     if kind == "enum" and value not in allowed:
-        return (f"'{value}' is not one of the allowed values", _choices_fix(kind, allowed))
+        return TypeProblem(
+            f"'{value}' is not one of the allowed values", _choices_fix(kind, allowed), "allowed"
+        )
     if kind == "text" and isinstance(item, Equals) and not item.quoted:
-        return (f"'{value}' must be written in double quotes", f'write "{value}"')
+        return TypeProblem(f"'{value}' must be written in double quotes", f'write "{value}"')
     return None
 
 
-def _numeric_problem(item: Item, kind: str) -> tuple[str, str] | None:
+def _numeric_problem(item: Item, kind: str) -> TypeProblem | None:
     values = (item.low, item.high) if isinstance(item, Between) else (item.value,)  # type: ignore[union-attr]
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return (
+            return TypeProblem(
                 f"'{format_value(value)}' is not a number",
                 "write a number, a comparison such as '>= 38.5' or a range such as '[1..5]'",
             )
     if kind == "integer" and isinstance(item, Equals) and not float(item.value).is_integer():  # type: ignore[arg-type]
-        return (
+        return TypeProblem(
             f"'{item}' is not a whole number, so no integer can equal it",
             "write a whole number, or a range such as '[5..6]'",
         )
@@ -437,7 +458,9 @@ def _numeric_problem(item: Item, kind: str) -> tuple[str, str] | None:
         item.low > item.high
         or (item.low == item.high and not (item.low_closed and item.high_closed))
     ):
-        return (f"the range '{item}' contains no value", "write the smaller bound first")
+        return TypeProblem(
+            f"the range '{item}' contains no value", "write the smaller bound first", "empty"
+        )
     return None
 
 
@@ -471,10 +494,10 @@ def _item_matches(item: Item, value: object) -> bool:
     if isinstance(item, IsNull):
         return False
     if isinstance(item, Equals):
-        return _same(value, item.value)
+        return same_value(value, item.value)
     if isinstance(item, Compare):
         if item.op == "!=":
-            return not _same(value, item.value)
+            return not same_value(value, item.value)
         if not _orderable(value, item.value):
             return False
         return {
@@ -488,12 +511,6 @@ def _item_matches(item: Item, value: object) -> bool:
     above = value >= item.low if item.low_closed else value > item.low  # type: ignore[operator]
     below = value <= item.high if item.high_closed else value < item.high  # type: ignore[operator]
     return bool(above and below)
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    return a == b
 
 
 def _orderable(a: object, b: object) -> bool:

@@ -27,7 +27,8 @@ from pathlib import Path
 from engine.builder import SEMVER
 from engine.conditions import Value, format_value
 from engine.dmn import DMN13_NAMESPACE, feel_condition, feel_literal, model_to_dmn, snake_case
-from engine.model import HitPolicy, Kind, Model, Table
+from engine.hitpolicy import HitPolicy
+from engine.model import Kind, Model, Table
 from engine.values import SNAKE_CASE, read_literal
 from engine.workbook import Sheet
 
@@ -206,7 +207,7 @@ def _table_sheet(table: Table, title: str, names: _Names, note: _Note) -> Sheet:
             (
                 rule.rule_id,
                 *(str(cell.condition) for cell in rule.cells),
-                *(_output_cell(v) for v in rule.outputs),
+                *(_output_cell(v, explicit_null=True) for v in rule.outputs),
                 rule.citation or None,
                 rule.note or None,
             )
@@ -219,12 +220,16 @@ def _listed(values: tuple[Value, ...]) -> str:
     return ", ".join(format_value(v) for v in values)
 
 
-def _output_cell(value: Value | None) -> Value | None:
+def _output_cell(value: Value | None, explicit_null: bool = False) -> Value | None:
     """An output value as a cell: Excel's own types for numbers and booleans; text as is,
-    unless it would read as something else (a number, true, quotes), then quoted."""
-    if value is None or not isinstance(value, str):
+    unless it would read as something else (a number, true, quotes, null), then quoted.
+    A rule's null output is written ``null`` (an empty output cell is a mistake)."""
+    if value is None:
+        return "null" if explicit_null else None
+    if not isinstance(value, str):
         return value
-    if value and value == value.strip() and read_literal(value) == value:
+    plain = value and value == value.strip() and read_literal(value) == value
+    if plain and value.lower() != "null":
         return value
     return format_value(value)
 

@@ -56,7 +56,10 @@ def check_file(path: Path) -> None:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         _refuse(
-            path, f"the file is too large ({_mb(size)})", f"keep it under {_mb(MAX_FILE_BYTES)}"
+            path,
+            f"the file is too large ({_mb(size)})",
+            f"keep it under {_mb(MAX_FILE_BYTES)}",
+            "TV003",
         )
     with path.open("rb") as handle:
         head = handle.read(8)
@@ -66,6 +69,7 @@ def check_file(path: Path) -> None:
                 path,
                 "the workbook is password-protected",
                 "remove the password (File > Info > Protect Workbook) and save it again",
+                "TV002",
             )
         return
     if head.startswith(ZIP_MAGIC):
@@ -92,6 +96,7 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
             path,
             f"the file holds {len(members):,} parts, more than any workbook needs",
             "save the workbook again from Excel",
+            "TV003",
         )
     total = sum(m.file_size for m in members)
     if total > MAX_UNPACKED_BYTES:
@@ -99,10 +104,11 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
             path,
             f"the workbook would unpack to {_mb(total)} (at most {_mb(MAX_UNPACKED_BYTES)})",
             "split it into smaller workbooks",
+            "TV003",
         )
     for member in members:
         if member.flag_bits & 0x1:
-            _refuse(path, "the workbook is encrypted", "save it again without a password")
+            _refuse(path, "the workbook is encrypted", "save it again without a password", "TV002")
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > RATIO_GRACE_BYTES and ratio > MAX_RATIO:
             _refuse(
@@ -110,6 +116,7 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
                 f"part '{member.filename}' is compressed {ratio:,.0f} to 1, which only a "
                 "zip bomb does",
                 "save the workbook again from Excel",
+                "TV003",
             )
 
 
@@ -132,6 +139,7 @@ def _scan_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) 
                 path,
                 f"part '{name}' declares XML entities, which spreadsheets never need",
                 "save the workbook again from Excel",
+                "TV004",
             )
         if sheet and name != "content.xml":
             found = _REF.findall(chunk)
@@ -156,6 +164,7 @@ def _check_extent(path: Path, part: str, rows: int, columns: int) -> None:
             f"a sheet ({part}) reaches row {rows:,} and column {columns:,}; at most "
             f"{MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns are read",
             "delete the unused rows and columns (select them, right-click, Delete) and save",
+            "TV005",
         )
 
 
@@ -245,5 +254,5 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:,.0f} MB"
 
 
-def _refuse(path: Path, message: str, fix: str) -> NoReturn:
-    raise UnreadableFile([Problem(None, message, fix)], str(path))
+def _refuse(path: Path, message: str, fix: str, code: str = "TV001") -> NoReturn:
+    raise UnreadableFile([Problem(None, message, fix, code)], str(path))

@@ -7,12 +7,13 @@ Frozen dataclasses and tuples only; no pandas types pass the loader. Every eleme
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from engine.conditions import Condition, Value
 from engine.errors import Location
+from engine.hitpolicy import Aggregation, HitPolicy, returns_list  # their meaning lives there
 
 
 class Kind(StrEnum):
@@ -21,27 +22,6 @@ class Kind(StrEnum):
     INTEGER = "integer"
     ENUM = "enum"
     TEXT = "text"
-
-
-class HitPolicy(StrEnum):
-    UNIQUE = "UNIQUE"
-    ANY = "ANY"
-    PRIORITY = "PRIORITY"
-    FIRST = "FIRST"
-    COLLECT = "COLLECT"
-    RULE_ORDER = "RULE ORDER"
-    OUTPUT_ORDER = "OUTPUT ORDER"
-
-    @property
-    def single_hit(self) -> bool:
-        return self in (HitPolicy.UNIQUE, HitPolicy.ANY, HitPolicy.PRIORITY, HitPolicy.FIRST)
-
-
-class Aggregation(StrEnum):
-    SUM = "SUM"
-    MIN = "MIN"
-    MAX = "MAX"
-    COUNT = "COUNT"
 
 
 @dataclass(frozen=True)
@@ -56,6 +36,8 @@ class InputDef:
     required: bool = True
     description: str = ""
     location: Location | None = None
+    label: str = ""  # words for people: "Temperature"; empty means the name
+    value_labels: tuple[str, ...] = ()  # words for each allowed value, in the same order
 
 
 @dataclass(frozen=True)
@@ -70,6 +52,7 @@ class OutputDef:
     default: Value | None = None
     has_default: bool = False
     location: Location | None = None
+    labels: tuple[str, ...] = ()  # words for each allowed value ("See a doctor today")
 
 
 @dataclass(frozen=True)
@@ -117,7 +100,7 @@ class Table:
     @property
     def returns_list(self) -> bool:
         """Multi-hit tables without an aggregation return a list."""
-        return not self.hit_policy.single_hit and self.aggregation is None
+        return returns_list(self.hit_policy, self.aggregation)
 
 
 @dataclass(frozen=True)
@@ -175,6 +158,12 @@ class About:
     clinical_reviewer: str = ""
     review_date: str = ""
     description: str = ""
+    # (field, where its value is written): where it came from, not what it says
+    cells: tuple[tuple[str, Location], ...] = field(default=(), compare=False)
+
+    def location(self, name: str) -> Location | None:
+        """Where field ``name`` (``clinical_reviewer``) is written, when known."""
+        return next((where for field, where in self.cells if field == name), None)
 
 
 @dataclass(frozen=True)

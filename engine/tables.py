@@ -8,7 +8,7 @@ Problems are collected, never raised, so one run reports them all.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from engine.conditions import CellSyntaxError, Value, parse_condition, type_problems
@@ -24,8 +24,10 @@ from engine.model import (
     Rule,
     Table,
 )
+from engine.units import unit_in_cell
 from engine.values import (
     ValueProblem,
+    choices,
     read_literal,
     read_name,
     read_typed,
@@ -36,7 +38,7 @@ from engine.values import (
 from engine.workbook import Sheet
 
 HEADER_ROWS = 8  # rules start on sheet row 9
-KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 4, 5, 6, 7  # 0-based
+LABELS_ROW, KIND_ROW, NAME_ROW, VALUES_ROW, DEFAULT_ROW = 3, 4, 5, 6, 7  # 0-based
 MAX_INPUT_COLUMNS = 200
 MAX_RULES = 250_000
 
@@ -89,17 +91,37 @@ def is_table_sheet(sheet: Sheet) -> bool:
 
 def read_header(sheet: Sheet, problems: list[Problem]) -> Header:
     at = sheet.location
-    name = _read(problems, at(0, 1), lambda: read_name(sheet.value(0, 1), "table"))
+    name = _read(problems, at(0, 1), lambda: read_name(sheet.value(0, 1), "table"), "TV106")
     if text_of(sheet.value(1, 0)).lower() != "hit policy":
-        problems.append(Problem(at(1, 0), "row 2 must start with 'Hit policy'", "write Hit policy"))
+        problems.append(
+            Problem(at(1, 0), "row 2 must start with 'Hit policy'", "write Hit policy", "TV104")
+        )
     policy_text = " ".join(text_of(sheet.value(1, 1)).upper().replace("_", " ").split())
     policy = HIT_POLICIES.get(policy_text)
     if policy is None:
-        problems.append(Problem(at(1, 1), f"unknown hit policy '{policy_text}'", _POLICY_FIX))
+        problems.append(
+            Problem(at(1, 1), f"unknown hit policy '{policy_text}'", _POLICY_FIX, "TV113")
+        )
+    corner = text_of(sheet.value(LABELS_ROW, 0)).lower()
+    labels_row = sheet.rows[LABELS_ROW] if len(sheet.rows) > LABELS_ROW else ()
+    if corner not in ("", "labels") or (not corner and any(v is not None for v in labels_row)):
+        problems.append(
+            Problem(
+                at(LABELS_ROW, 0),
+                "row 4 must be empty or start with 'Labels'",
+                "write Labels in A4 to give output values words people read, or empty row 4",
+                "TV104",
+            )
+        )
     for row, label in ((KIND_ROW, "Kind"), (NAME_ROW, "Name")):
         if text_of(sheet.value(row, 0)).lower() != label.lower():
             problems.append(
-                Problem(at(row, 0), f"row {row + 1} must start with '{label}'", f"write {label}")
+                Problem(
+                    at(row, 0),
+                    f"row {row + 1} must start with '{label}'",
+                    f"write {label}",
+                    "TV104",
+                )
             )
     # with a bad name or policy (reported above) the columns are still read, so that the
     # tables reading this one's outputs are not reported as reading unknown names
@@ -123,6 +145,7 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                         at(KIND_ROW, col),
                         "column has no kind",
                         "write Input, Output, Citation or Note",
+                        "TV110",
                     )
                 )
             continue
@@ -133,6 +156,7 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                     at(KIND_ROW, col),
                     f"unknown column kind '{kind}'",
                     "write Input, Output, Citation or Note",
+                    "TV110",
                 )
             )
             continue
@@ -142,6 +166,7 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                     at(KIND_ROW, col),
                     f"{kind} column after later columns",
                     "put inputs first, then outputs, then Citation and Note",
+                    "TV110",
                 )
             )
         stage = max(stage, order)
@@ -152,7 +177,9 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
         elif kind == "citation":
             if header.citation_col is not None:
                 problems.append(
-                    Problem(at(KIND_ROW, col), "second Citation column", "keep one Citation column")
+                    Problem(
+                    at(KIND_ROW, col), "second Citation column", "keep one Citation column", "TV110"
+                )
                 )
             header.citation_col = col
         else:
@@ -163,6 +190,7 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                 Location(sheet.name),
                 "the table has no Output column",
                 "mark at least one column Output in row 5",
+                "TV110",
             )
         )
     if len(header.input_cols) > MAX_INPUT_COLUMNS:
@@ -171,24 +199,30 @@ def _read_columns(header: Header, problems: list[Problem]) -> None:
                 at(KIND_ROW, header.input_cols[MAX_INPUT_COLUMNS][0]),
                 f"more than {MAX_INPUT_COLUMNS} input columns",
                 "split the table into chained tables",
+                "TV116",
             )
         )
     if problem := output_count_problem(header.aggregation, len(header.output_cols)):
-        problems.append(Problem(at(1, 1), *problem))
+        problems.append(Problem(at(1, 1), *problem, "TV113"))
 
 
 def _read_input_column(header: Header, col: int, problems: list[Problem]) -> None:
     sheet, at = header.sheet, header.sheet.location
     name = _read(
-        problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "input")
+        problems,
+        at(NAME_ROW, col),
+        lambda: read_name(sheet.value(NAME_ROW, col), "input"),
+        "TV106",
     )
-    for row, what in ((VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default")):
+    rows = ((LABELS_ROW, "Labels"), (VALUES_ROW, "Output values"), (DEFAULT_ROW, "Default"))
+    for row, what in rows:
         if sheet.value(row, col) is not None:
             problems.append(
                 Problem(
                     at(row, col),
                     f"{what} is for output columns only",
                     "leave this cell empty; input values come from the Inputs sheet",
+                    "TV112",
                 )
             )
     if name is not None:
@@ -198,14 +232,19 @@ def _read_input_column(header: Header, col: int, problems: list[Problem]) -> Non
 def _read_output_column(header: Header, col: int, problems: list[Problem]) -> None:
     sheet, at = header.sheet, header.sheet.location
     name = _read(
-        problems, at(NAME_ROW, col), lambda: read_name(sheet.value(NAME_ROW, col), "output")
+        problems,
+        at(NAME_ROW, col),
+        lambda: read_name(sheet.value(NAME_ROW, col), "output"),
+        "TV106",
     )
     if name is None:
         return
     listed = split_list(sheet.value(VALUES_ROW, col))
     allowed = tuple(read_literal(v) for v in listed)
     if len(set(map(repr, allowed))) != len(allowed):
-        problems.append(Problem(at(VALUES_ROW, col), "a value is listed twice", "list each once"))
+        problems.append(
+            Problem(at(VALUES_ROW, col), "a value is listed twice", "list each once", "TV112")
+        )
     kind = kind_of(allowed) if allowed else kind_of(_output_cells(sheet, col), listed=False)
     if allowed and kind is Kind.ENUM:
         allowed = tuple(unquote(v) for v in listed)  # as written: 'true' stays 'true'
@@ -213,13 +252,29 @@ def _read_output_column(header: Header, col: int, problems: list[Problem]) -> No
     default: Value | None = None
     if default_raw is not None:
         default = _read(
-            problems, at(DEFAULT_ROW, col), lambda: read_typed(default_raw, kind, allowed)
+            problems,
+            at(DEFAULT_ROW, col),
+            lambda: read_typed(default_raw, kind, allowed),
+            "TV202",
+            "TV205",
+        )
+    labels: tuple[str, ...] = ()
+    if sheet.value(LABELS_ROW, col) is not None:
+        labels = read_value_labels(
+            sheet.value(LABELS_ROW, col), allowed, at(LABELS_ROW, col), "TV112", problems
         )
     output = OutputDef(
-        name, header.name, kind, allowed, default, default_raw is not None, at(NAME_ROW, col)
+        name,
+        header.name,
+        kind,
+        allowed,
+        default,
+        default_raw is not None,
+        at(NAME_ROW, col),
+        labels,
     )
     if problem := output_kind_problem(header.aggregation, kind):
-        problems.append(Problem(at(NAME_ROW, col), *problem))
+        problems.append(Problem(at(NAME_ROW, col), *problem, "TV113"))
     header.output_cols.append((col, output))
 
 
@@ -270,11 +325,23 @@ def kind_of(values: tuple[Value, ...], listed: bool = True) -> Kind:
 
 @dataclass(frozen=True)
 class ColumnType:
-    """The type of values an input column sees."""
+    """The type of values an input column sees; ``chained`` when it reads another table's
+    output rather than a fact."""
 
     kind: Kind
     allowed: tuple[Value, ...]
     is_list: bool
+    chained: bool = False
+    name: str = ""
+    unit: str = ""
+
+    def code(self, kind: str) -> str:
+        """The check code of a cell problem of ``kind`` (see TypeProblem) in this column."""
+        if kind == "empty":
+            return "TV206"
+        if self.chained:
+            return "TV401"
+        return "TV203" if kind == "allowed" else "TV202"
 
 
 def column_type(
@@ -284,12 +351,14 @@ def column_type(
     a number, whatever its cells hold. None when the type cannot check cells (an enum without
     values, reported where it is declared)."""
     if source.name in count_outputs:
-        return ColumnType(Kind.INTEGER, (), False)
+        return ColumnType(Kind.INTEGER, (), False, True, source.name)
     if source.kind is Kind.ENUM and not source.allowed_values:
         return None
     if isinstance(source, InputDef):
-        return ColumnType(source.kind, source.allowed_values, False)
-    return ColumnType(source.kind, source.allowed_values, source.name in list_outputs)
+        allowed = source.allowed_values
+        return ColumnType(source.kind, allowed, False, False, source.name, source.unit)
+    is_list = source.name in list_outputs
+    return ColumnType(source.kind, source.allowed_values, is_list, True, source.name)
 
 
 def read_rules(
@@ -306,6 +375,7 @@ def read_rules(
                 at(KIND_ROW, sheet.width),
                 "the table has no Citation column",
                 "add a column with Kind 'Citation' and a source on every rule",
+                "TV114",
             )
         )
     rules: list[Rule] = []
@@ -314,12 +384,19 @@ def read_rules(
         if all(v is None for v in sheet.rows[row]):
             continue
         if len(rules) >= MAX_RULES:
-            problems.append(Problem(at(row, 0), f"more than {MAX_RULES} rules", "split the table"))
+            problems.append(
+                Problem(at(row, 0), f"more than {MAX_RULES} rules", "split the table", "TV116")
+            )
             break
         rule_id = text_of(sheet.value(row, 0))
         if not rule_id:
             problems.append(
-                Problem(at(row, 0), "the rule has no id", f"write an id such as R{len(rules) + 1}")
+                Problem(
+                    at(row, 0),
+                    "the rule has no id",
+                    f"write an id such as R{len(rules) + 1}",
+                    "TV115",
+                )
             )
         elif rule_id in seen_ids:
             problems.append(
@@ -327,6 +404,7 @@ def read_rules(
                     at(row, 0),
                     f"rule id '{rule_id}' is used twice (also at {seen_ids[rule_id]})",
                     "give each rule its own id",
+                    "TV115",
                 )
             )
         seen_ids.setdefault(rule_id, str(at(row, 0)))
@@ -343,6 +421,7 @@ def read_rules(
                     at(row, header.citation_col),
                     "the rule has no citation",
                     "name the source of this rule, for example 'NICE NG42 1.1.3'",
+                    "TV114",
                 )
             )
         note = text_of(sheet.value(row, header.note_col)) if header.note_col else ""
@@ -379,12 +458,17 @@ def _read_cell(
     try:
         condition = parse_condition(raw)
     except CellSyntaxError as exc:
-        problems.append(Problem(where, exc.message, exc.fix))
+        numeric = ctype is not None and ctype.kind in (Kind.NUMBER, Kind.INTEGER)
+        unit = unit_in_cell(text_of(raw), ctype.name, ctype.unit) if numeric and ctype else None
+        message, fix = unit or (exc.message, exc.fix)
+        problems.append(Problem(where, message, fix, exc.code))
         condition = parse_condition(None)
     else:
         if ctype is not None:
-            for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
-                problems.append(Problem(where, message, fix))
+            for problem in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+                problems.append(
+                    Problem(where, problem.message, problem.fix, ctype.code(problem.kind))
+                )
     return Cell(text_of(raw) or "-", condition, where)
 
 
@@ -393,17 +477,66 @@ def _read_output(
 ) -> Value | None:
     raw = sheet.value(row, col)
     if raw is None:
+        if output.allowed_values:  # a forgotten cell must not silently mean "no value"
+            problems.append(
+                Problem(
+                    sheet.location(row, col),
+                    f"the rule gives no {output.name}: the cell is empty",
+                    f"{choices(output.allowed_values)}, or null if this rule deliberately gives "
+                    "no value",
+                    "TV209",
+                )
+            )
+        return None
+    if isinstance(raw, str) and raw.strip().lower() == "null":
         return None
     return _read(
         problems,
         sheet.location(row, col),
         lambda: read_typed(raw, output.kind, output.allowed_values),
+        "TV202",
+        "TV205",
     )
 
 
-def _read(problems: list[Problem], where: Location, reader):  # type: ignore[no-untyped-def]
+def _read(  # type: ignore[no-untyped-def]
+    problems: list[Problem], where: Location, reader, code: str, allowed_code: str = ""
+):
+    """``reader()``, or None after adding the problem it raised, with ``code`` (or
+    ``allowed_code`` for a value outside the listed ones)."""
     try:
         return reader()
     except ValueProblem as exc:
-        problems.append(Problem(where, exc.message, exc.fix))
+        chosen = allowed_code if exc.kind == "allowed" and allowed_code else code
+        problems.append(Problem(where, exc.message, exc.fix, chosen))
         return None
+
+
+def read_value_labels(
+    raw: object,
+    values: Sequence[object],
+    where: Location,
+    code: str,
+    problems: list[Problem],
+) -> tuple[str, ...]:
+    """Labels written like a list of values (commas between them, double quotes around a
+    label that holds a comma), one for each value in the same order (shared with the
+    tables' Labels row)."""
+    labels = tuple(v.strip('"') for v in split_list(raw))
+    if not values:
+        problems.append(
+            Problem(where, "labels need a list of values to label", "list the values first", code)
+        )
+        return ()
+    if len(labels) != len(values):
+        problems.append(
+            Problem(
+                where,
+                f"{len(labels)} labels for {len(values)} values",
+                "write one label for each value, in the same order, separated by commas "
+                '(put a label that holds a comma in double quotes: "Yes, today")',
+                code,
+            )
+        )
+        return ()
+    return labels

@@ -18,10 +18,15 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
 
 
 class ValueProblem(ValueError):
-    def __init__(self, message: str, fix: str) -> None:
+    """A value that cannot be read. ``kind`` is ``allowed`` for a value outside the listed
+    ones and ``type`` otherwise; the reader that called decides the check code from it and
+    from where the cell is."""
+
+    def __init__(self, message: str, fix: str, kind: str = "type") -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.kind = kind
 
 
 def text_of(raw: object) -> str:
@@ -105,7 +110,9 @@ def read_typed(raw: object, kind: Kind, allowed: tuple[Value, ...] = ()) -> Valu
     if kind in (Kind.ENUM, Kind.TEXT):
         value: Value = unquote(text_of(raw))
         if kind is Kind.ENUM and allowed and value not in allowed:
-            raise ValueProblem(f"'{value}' is not one of the allowed values", choices(allowed))
+            raise ValueProblem(
+                f"'{value}' is not one of the allowed values", choices(allowed), "allowed"
+            )
         return value
     value = read_literal(raw)
     if kind is Kind.BOOLEAN:
@@ -118,7 +125,9 @@ def read_typed(raw: object, kind: Kind, allowed: tuple[Value, ...] = ()) -> Valu
     elif kind is Kind.INTEGER and isinstance(value, float) and not value.is_integer():
         raise ValueProblem(f"'{text_of(raw)}' is not a whole number", "write a whole number")
     if allowed and value not in allowed:
-        raise ValueProblem(f"'{text_of(raw)}' is not one of the allowed values", choices(allowed))
+        raise ValueProblem(
+            f"'{text_of(raw)}' is not one of the allowed values", choices(allowed), "allowed"
+        )
     return value
 
 

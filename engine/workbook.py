@@ -61,11 +61,19 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
     path = Path(path)
     where = None  # the error names the file itself
     if not path.is_file():
-        raise UnreadableFile([Problem(where, "file not found", "check the path")], str(path))
+        problem = Problem(where, "file not found", "check the path", "TV001")
+        raise UnreadableFile([problem], str(path))
     check_file(path)  # hostile files are refused before any reader opens them
     if path.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(path):
         raise UnreadableFile(
-            [Problem(where, "this is not an Excel workbook", "save the file as .xlsx from Excel")],
+            [
+                Problem(
+                    where,
+                    "this is not an Excel workbook",
+                    "save the file as .xlsx from Excel",
+                    "TV001",
+                )
+            ],
             str(path),
         )
     import pandas as pd
@@ -84,7 +92,10 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
         raise UnreadableFile(
             [
                 Problem(
-                    where, f"the workbook cannot be read ({exc})", "open and re-save it in Excel"
+                    where,
+                    f"the workbook cannot be read ({exc})",
+                    "open and re-save it in Excel",
+                    "TV001",
                 )
             ],
             str(path),

@@ -173,7 +173,7 @@ class AuditLog:
                 self._failed(reason(error))
                 raise AuditUnavailable(reason(error)) from error
             else:
-                self.db.succeeded()
+                self.db.wrote()
                 return
 
     def _write(self, params: list[Any], deadline: float) -> None:
@@ -220,7 +220,7 @@ class AuditLog:
             self._failed(reason(error))
 
     def _failed(self, why: str) -> None:
-        self.db.failed(why)
+        self.db.write_failed(why)
 
     def _close_stale(self) -> None:
         """Close this process's connections to a SQLite file no longer at the path."""

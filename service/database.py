@@ -42,6 +42,8 @@ from service.sqlitefile import SqliteFile
 
 log = logging.getLogger("service.audit")
 
+WRITE_MEMORY = 5.0  # seconds a failed write keeps the database reported unavailable
+
 
 class DatabaseUnavailable(Exception):
     """The database could not do what was asked within its time limit; the request gets a
@@ -109,6 +111,7 @@ class Database:
         self._before_check: list[Callable[[], None]] = []
         self._after_check: list[Callable[[], None]] = []
         self.on_status: Callable[[bool], None] | None = None  # told of every change of state
+        self._write_failed: float | None = None  # when the last write failed, until one works
         self.watchdog = _Watchdog(self)
 
     # --- schema ------------------------------------------------------------------------------
@@ -177,7 +180,21 @@ class Database:
                 raise
         return True
 
+    def wrote(self) -> None:
+        """A write was committed: the database is available, whatever a check said."""
+        self._write_failed = None
+        self.succeeded()
+
+    def write_failed(self, why: str) -> None:
+        """A write failed: not ready until a write succeeds, or :data:`WRITE_MEMORY` seconds
+        pass (a database that refuses writes answers the maintenance check all the same)."""
+        self._write_failed = time.monotonic()
+        self.failed(why)
+
     def succeeded(self) -> None:
+        failed = self._write_failed
+        if failed is not None and time.monotonic() - failed < WRITE_MEMORY:
+            return
         if not self.status.ok:
             with self._status_lock:
                 if not self.status.ok:

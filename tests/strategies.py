@@ -6,10 +6,11 @@ examples shrink), :class:`RChooser` from a seeded ``random.Random`` (used for th
 large tables, which would otherwise exhaust hypothesis' data budget).
 
 What is generated stays inside what the format promises to accept: ranges are never reversed,
-aggregated tables have one output, PRIORITY / OUTPUT ORDER tables list Output values and have
-no empty output cell, string outputs read downstream without Output values are only tested with
-``-``/``null``, every number is exactly representable (ints, halves, quarters), and every cell
-is rendered so that it reads back with the meaning in the spec.
+aggregated tables have one output, PRIORITY / OUTPUT ORDER tables list Output values, a null
+output is written ``null`` where Output values are listed, string outputs read downstream
+without Output values are only tested with ``-``/``null``, every number is exactly
+representable (ints, halves, quarters), and every cell is rendered so that it reads back with
+the meaning in the spec.
 """
 
 from __future__ import annotations
@@ -381,7 +382,10 @@ def gen_rules(c: Chooser, columns: list[Column], outputs: list[tuple[OutputSpec,
             choices = list(out.values) if out.values is not None else pool
             value = None if nulls_ok and c.chance(0.1) else c.choice(choices)
             values.append(value)
-            raws.append(render_output(c, out.kind, value))
+            if value is None and out.values is not None:  # an empty cell would be a mistake
+                raws.append(c.choice(["null", "NULL", " null "]))
+            else:
+                raws.append(render_output(c, out.kind, value))
         note = "a note" if c.chance(0.2) else None
         rules.append(RuleSpec(id_style.format(index + 1), cells, tuple(values), tuple(raws),
                               f"NICE NG{index % 7} 1.{index}", note))

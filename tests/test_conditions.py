@@ -367,13 +367,16 @@ TYPE_CASES: list[tuple[str, str, tuple[str, ...], list[tuple[str, str]]]] = [
 def test_type_problems(
     cell: str, kind: str, allowed: tuple[str, ...], expected: list[tuple[str, str]]
 ) -> None:
-    assert type_problems(parse_condition(cell), kind, allowed) == expected
+    found = type_problems(parse_condition(cell), kind, allowed)
+    assert [(p.message, p.fix) for p in found] == expected
 
 
 def test_long_choice_lists_are_shortened() -> None:
     allowed = tuple(f"v{i}" for i in range(20))
-    ((message, fix),) = type_problems(parse_condition("zz"), "enum", allowed)
+    (problem,) = type_problems(parse_condition("zz"), "enum", allowed)
+    message, fix = problem.message, problem.fix
     assert message == "'zz' is not one of the allowed values"
+    assert problem.kind == "allowed"
     assert fix == "write one of " + ", ".join(f'"v{i}"' for i in range(12)) + ", …"
 
 
@@ -399,7 +402,8 @@ LIST_CASES: list[tuple[str, str, tuple[str, ...], list[tuple[str, str]]]] = [
 def test_type_problems_on_list_columns(
     cell: str, kind: str, allowed: tuple[str, ...], expected: list[tuple[str, str]]
 ) -> None:
-    assert type_problems(parse_condition(cell), kind, allowed, is_list=True) == expected
+    found = type_problems(parse_condition(cell), kind, allowed, is_list=True)
+    assert [(p.message, p.fix) for p in found] == expected
 
 
 def test_non_whole_number_in_an_integer_column_is_reported() -> None:

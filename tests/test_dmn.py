@@ -26,6 +26,7 @@ from engine.convert import (
 from engine.dmn import DmnLocation, list_test_text, read_dmn, snake_case
 from engine.errors import FactError, HitPolicyViolation, UnreadableFile, WorkbookError
 from engine.model import Aggregation, HitPolicy, Kind, Model
+from engine.validation import validate
 from engine.workbook import read_workbook
 from tests.test_tck import TckTest, read_test_file, run
 
@@ -395,6 +396,67 @@ def test_item_definitions_give_types_and_allowed_values(tmp_path: Path) -> None:
     assert model.evaluate({"Age": 61, "Colour": "red"}).outputs["Old and red"] is True
     with pytest.raises(FactError, match="outside the allowed range"):
         model.evaluate({"Age": 130, "Colour": "red"})
+
+
+PRIORITY_BY_TYPE = (
+    '<itemDefinition name="tStatus"><typeRef>string</typeRef>'
+    '<allowedValues><text>"Approved","Declined","Referred"</text></allowedValues>'
+    "</itemDefinition>"
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [("PRIORITY", "Declined"), ("OUTPUT ORDER", ["Declined", "Referred"])],
+)
+def test_the_priority_order_comes_from_the_output_type_without_output_values(
+    tmp_path: Path, policy: str, expected: Any
+) -> None:
+    """kie-dmn's priority_table.dmn, cut down: the output clause lists no outputValues, the
+    decision's type does, and its order ranks "Declined" above "Referred" (not row order)."""
+    logic = table(
+        [("Affordable", "boolean", None), ("Risk", "string", None)],
+        [(None, None, None, None)],
+        [
+            (["true", '"Low"'], ['"Approved"'], []),
+            (["-", '"Medium"'], ['"Referred"'], []),
+            (["false", "-"], ['"Declined"'], []),
+        ],
+        hit_policy=policy,
+    )
+    data = definitions(
+        PRIORITY_BY_TYPE,
+        input_data("Affordable", "boolean"),
+        input_data("Risk", "string"),
+        decision("Status", logic, ["Affordable", "Risk"], type_ref="tStatus"),
+    )
+    path = write(tmp_path, data)
+    model = engine.load(path)
+    assert model.tables[0].outputs[0].allowed_values == ("Approved", "Declined", "Referred")
+    assert model.evaluate({"Affordable": False, "Risk": "Medium"}).outputs["Status"] == expected
+    report = validate(path, vignettes=False)
+    assert "TV308" not in {f.code for f in report.findings}, report.findings
+
+
+def test_an_output_typed_by_a_range_keeps_row_order_and_is_told_so(tmp_path: Path) -> None:
+    """A type constrained by a range gives no order; the validator says so (TV308)."""
+    items = (
+        '<itemDefinition name="tScore"><typeRef>number</typeRef>'
+        "<allowedValues><text>[0..10]</text></allowedValues></itemDefinition>"
+    )
+    logic = table(
+        [("x", "number", None)],
+        [(None, None, None, None)],
+        [([">= 1"], ["1"], []), ([">= 2"], ["2"], [])],
+        hit_policy="PRIORITY",
+    )
+    path = write(
+        tmp_path, definitions(items, input_data("x"), decision("D", logic, ["x"], "tScore"))
+    )
+    model = engine.load(path)
+    assert model.tables[0].outputs[0].allowed_values == ()
+    assert model.evaluate({"x": 5}).outputs["D"] == 1
+    assert "TV308" in {f.code for f in validate(path, vignettes=False).findings}
 
 
 def test_dmn_is_parsed_by_local_names_not_by_prefix(tmp_path: Path) -> None:

@@ -788,6 +788,7 @@ def test_error_text_reads_sheet_cell_message_fix(
     assert str(problem) == line
     assert str(error) == f"{path}: {line}"
     assert problem.as_dict() == {
+        "code": "TV201",
         "sheet": "Severity",
         "cell": "D11",
         "message": "unexpected 'and' in '>= 5 and'",

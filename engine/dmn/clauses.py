@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 
 from engine.dmn.typerefs import DmnType, TypeResolver
 from engine.dmn.xml import DmnLocation, Problems, dmn_name, feel_text, label, local_name
+from engine.hitpolicy import returns_list
 from engine.model import Aggregation, HitPolicy, OutputDef
 from engine.tables import HIT_POLICIES, MAX_INPUT_COLUMNS, MAX_RULES, output_count_problem
 
@@ -105,7 +106,7 @@ class RawDecision:
 
     @property
     def returns_list(self) -> bool:
-        return not self.hit_policy.single_hit and self.aggregation is None
+        return returns_list(self.hit_policy, self.aggregation)
 
 
 def read_decision(decision: RawDecision, types: TypeResolver, problems: Problems) -> None:

@@ -266,6 +266,6 @@ def _read_cell(
     except CellSyntaxError as exc:
         problems.add(where, exc.message, exc.fix)
         return Cell(shown, AnyValue(), where)
-    for message, fix in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
-        problems.add(where, message, fix)
+    for problem in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+        problems.add(where, problem.message, problem.fix)
     return Cell(shown, condition, where)

@@ -67,6 +67,8 @@ def _output_def(
         allowed = tuple(listed) if listed is not None else ()
         if len(set(map(repr, allowed))) != len(allowed):
             problems.add(out.values_where, "a value is listed twice", "list each value once")
+    elif ctype is not None and ctype.allowed:
+        allowed = _type_values(ctype.allowed)
     base = ctype.base if ctype else None
     if base is None:
         literals = []
@@ -93,6 +95,17 @@ def _output_def(
     return OutputDef(
         name, decision.name, kind, allowed, default, out.default is not None, out.where
     )
+
+
+def _type_values(text: str) -> tuple[Value, ...]:
+    """The output values of an output clause without ``outputValues``: its type's
+    ``allowedValues``, in their order, which is then the priority order of PRIORITY and
+    OUTPUT ORDER (as in KIE and the DMN specification, where the output values default to
+    the type's). A type constrained by a range (``[0..100]``) lists no values: ``()``."""
+    try:
+        return tuple(value_list(text))
+    except ValueProblem:
+        return ()
 
 
 def typed_literal(

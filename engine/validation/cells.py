@@ -10,8 +10,8 @@ is a warning (``TV208``).
 
 from __future__ import annotations
 
-from engine.conditions import AnyOf, AnyValue, Condition
-from engine.model import InputDef, Model, Rule
+from engine.conditions import AnyOf, AnyValue, Condition, Equals, format_value
+from engine.model import InputDef, Kind, Model, Rule
 from engine.validation.codes import finding
 from engine.validation.domains import Dim, numeric_dim
 from engine.validation.findings import Finding
@@ -41,7 +41,31 @@ def cell_findings(space: TableSpace, model: Model) -> list[Finding]:
                 )
             elif not column.is_list and isinstance(condition, AnyOf) and len(condition.items) > 1:
                 findings.extend(_dead_items(space, rule, where, column, condition, model))
+            elif bare := _bare_number(condition, model.input(column.name)):
+                findings.append(_at(space, rule, where, "TV210", *bare))
     return findings
+
+
+def _bare_number(condition: Condition, source: InputDef | None) -> tuple[str, str] | None:
+    """A measurement such as a temperature is almost never exactly a number: ``38`` in such
+    a column matches 38.0 and nothing else, not "38 or more"."""
+    if source is None or source.kind is not Kind.NUMBER or not isinstance(condition, AnyOf):
+        return None
+    if len(condition.items) != 1 or not isinstance(condition.items[0], Equals):
+        return None
+    number = format_value(condition.items[0].value)
+    unit = f" {source.unit}" if source.unit else ""
+    above, below = _near(number, 0.1), _near(number, -0.1)
+    return (
+        f"'{number}' means {source.name} equals exactly {number}{unit}: {above} or {below} "
+        "would not match",
+        f"write '>= {number}' for {number} or more, '< {number}' for less, or a range such "
+        f"as '[{number}..{_near(number, 1)})'",
+    )
+
+
+def _near(number: str, step: float) -> str:
+    return format_value(round(float(number) + step, 6))
 
 
 def _dead_items(

@@ -9,7 +9,9 @@ code is never reused for another check. The hundreds group the checks:
 * ``TV3xx`` hit policy: overlaps, gaps, duplicates, subsumed and masked rules, outputs;
 * ``TV4xx`` chaining between tables;
 * ``TV5xx`` vignettes (the Tests sheet);
-* ``TV6xx`` what was not analysed, and why.
+* ``TV6xx`` what was not analysed, and why;
+* ``TV7xx`` safety properties (the Safety sheet);
+* ``TV8xx`` what a release needs (``triage validate --release``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ _CHECKS = (
     Check("TV206", E, "a range contains no value"),
     Check("TV207", E, "a rule can never match"),
     Check("TV208", W, "part of a cell can never match"),
+    Check("TV209", E, "an output cell is empty"),
+    Check("TV210", W, "a bare number in a number column tests equality"),
     Check("TV301", E, "rules overlap in a UNIQUE table"),
     Check("TV302", E, "overlapping rules give different outputs in an ANY table"),
     Check("TV303", W, "no rule matches some cases and there is no default"),
@@ -80,14 +84,17 @@ _CHECKS = (
     Check("TV402", E, "tables read each other's outputs in a cycle"),
     Check("TV403", W, "an input is used by no table"),
     Check("TV404", W, "a cell tests a value the other table never produces"),
+    Check("TV405", E, "an output value is read by no rule of a table that reads the output"),
     Check("TV501", E, "a vignette gives a different result"),
     Check("TV502", E, "a vignette cannot be evaluated"),
     Check("TV503", E, "a Tests cell is wrong"),
     Check("TV504", I, "the workbook has no vignettes"),
+    Check("TV505", W, "no vignette fires a rule"),
     Check("TV601", I, "deeper checks not run"),
     Check("TV602", I, "analysis stopped early"),
     Check("TV603", I, "a free-text column is not analysed for gaps"),
     Check("TV604", I, "sheet layout not checked"),
+    Check("TV801", E, "the About sheet's release fields are not filled in"),
 )
 
 CHECKS: dict[str, Check] = {c.code: c for c in _CHECKS}

@@ -75,6 +75,7 @@ class VignetteResult:
     row: int
     passed: bool
     message: str = ""
+    fired: tuple[tuple[str, str], ...] = ()  # (table, rule id) of every rule that fired
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class VignetteResult:
             "row": self.row,
             "passed": self.passed,
             "message": self.message,
+            "fired": [{"table": t, "rule_id": r} for t, r in self.fired],
         }
 
 
@@ -97,12 +99,16 @@ class Report:
     readable: bool = True
     analysed: bool = False
     sheets: tuple[str, ...] = ()  # sheet names in workbook order, for grouping output
+    coverage: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # table->rule->ids
+    release: bool = False  # checked for release (--release): warnings fail too
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
 
     def failed(self, strict: bool = False) -> bool:
-        """Errors (and, when ``strict``, warnings) or failing vignettes."""
+        """Errors (and, when ``strict`` or checked for release, warnings) or failing
+        vignettes."""
+        strict = strict or self.release
         worst = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
         return any(f.severity in worst for f in self.findings) or any(
             not v.passed for v in self.vignettes
@@ -123,12 +129,19 @@ class Report:
 
         return sorted(self.findings, key=key)
 
+    def covered(self) -> tuple[int, int]:
+        """(rules some vignette fires, rules)."""
+        rules = [ids for table in self.coverage.values() for ids in table.values()]
+        return sum(1 for ids in rules if ids), len(rules)
+
     def as_dict(self, strict: bool = False) -> dict[str, Any]:
         passed = sum(1 for v in self.vignettes if v.passed)
+        covered, rules = self.covered()
         return {
             "source": self.source,
             "readable": self.readable,
             "analysed": self.analysed,
+            "release": self.release,
             "exit_code": self.exit_code(strict),
             "summary": {
                 "errors": self.count(Severity.ERROR),
@@ -136,9 +149,12 @@ class Report:
                 "infos": self.count(Severity.INFO),
                 "vignettes_passed": passed,
                 "vignettes_failed": len(self.vignettes) - passed,
+                "rules_covered": covered,
+                "rules": rules,
             },
             "findings": [f.as_dict() for f in self.sorted_findings()],
             "vignettes": [v.as_dict() for v in self.vignettes],
+            "coverage": self.coverage,
         }
 
 

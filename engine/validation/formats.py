@@ -77,7 +77,12 @@ def _summary(report: Report, strict: bool, style: Callable[..., str]) -> str:
     if report.vignettes:
         passed = sum(1 for v in report.vignettes if v.passed)
         parts.append(f"vignettes: {passed} of {len(report.vignettes)} pass")
+    covered, rules = report.covered()
+    if rules:
+        parts.append(f"{covered} of {rules} rules covered")
     verdict = "FAILED" if report.failed(strict) else "OK"
+    if report.release:
+        verdict = "NOT RELEASABLE" if report.failed(strict) else "RELEASABLE"
     colour = "red" if report.failed(strict) else "green"
     return style(verdict, fg=colour, bold=True) + " — " + ", ".join(parts)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from engine.model import Model
 from engine.validation.cells import cell_findings, unused_inputs
+from engine.validation.chaining import unread_values
 from engine.validation.codes import finding
 from engine.validation.findings import Finding
 from engine.validation.policies import MAX_NODES, analyse_table
@@ -51,4 +52,5 @@ def check_model(model: Model, max_nodes: int = MAX_NODES) -> list[Finding]:
             )
         produced.update(output_production(table, may_miss))
     findings.extend(unused_inputs(model))
+    findings.extend(unread_values(model))
     return findings

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.conditions import AnyValue
-from engine.model import HitPolicy
+from engine.hitpolicy import HitPolicy
 from engine.validation.codes import finding
 from engine.validation.cuts import Box, bits
 from engine.validation.findings import Finding

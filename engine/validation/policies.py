@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.conditions import format_value
-from engine.model import Aggregation, HitPolicy, Table
+from engine.hitpolicy import Aggregation, HitPolicy, value_key
+from engine.model import Table
 from engine.validation.codes import finding
 from engine.validation.cuts import Box, bits
 from engine.validation.findings import Finding
@@ -28,7 +29,6 @@ from engine.validation.tablefindings import (
     outputs_key,
     priority_key,
     row_cell,
-    value_key,
 )
 
 SAMPLES = 8  # sample cases tried before the exact search for masking

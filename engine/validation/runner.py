@@ -21,7 +21,9 @@ from pathlib import Path
 from engine.errors import TriageError, UnreadableFile, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.loader import load, load_sheets
+from engine.release import release_problems
 from engine.validation.codes import finding
+from engine.validation.coverage import coverage_findings, rule_coverage
 from engine.validation.findings import Finding, Report
 from engine.validation.layout import layout_findings
 from engine.validation.modelchecks import check_model
@@ -42,10 +44,12 @@ def validate(
     vignettes: bool = True,
     layout: bool = True,
     max_nodes: int = MAX_NODES,
+    release: bool = False,
 ) -> Report:
-    """Validate the workbook (or DMN file) at ``path``."""
+    """Validate the workbook (or DMN file) at ``path``. With ``release``, also check what a
+    release needs (the About sheet's review fields), and let warnings fail the report."""
     path = Path(path)
-    report = Report(str(path))
+    report = Report(str(path), release=release)
     sheets: tuple[Sheet, ...] = ()
     roles = SheetRoles()
     try:
@@ -90,10 +94,14 @@ def _wait() -> Finding:
 
 
 def validate_model(
-    model: CompiledModel, *, vignettes: bool = True, max_nodes: int = MAX_NODES
+    model: CompiledModel,
+    *,
+    vignettes: bool = True,
+    max_nodes: int = MAX_NODES,
+    release: bool = False,
 ) -> Report:
     """The deeper checks on a model already loaded (from a workbook, DMN or sheets)."""
-    return _analyse(model, Report(model.source), (), vignettes, max_nodes)
+    return _analyse(model, Report(model.source, release=release), (), vignettes, max_nodes)
 
 
 def _analyse(
@@ -107,6 +115,11 @@ def _analyse(
         results, found = run_vignettes(model, _tests_columns(sheets))
         report.vignettes.extend(results)
         report.findings.extend(found)
+        report.coverage = rule_coverage(model.model, results)
+        if results or report.release:  # with no vignette at all, TV504 says it once
+            report.findings.extend(coverage_findings(model.model, report.coverage))
+    if report.release:
+        report.findings.extend(classify(release_problems(model.about)))
     return report
 
 

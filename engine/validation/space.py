@@ -28,7 +28,8 @@ from engine.conditions import (
     Value,
     items_of,
 )
-from engine.model import Aggregation, InputDef, Kind, Model, OutputDef, Table
+from engine.hitpolicy import Aggregation
+from engine.model import InputDef, Kind, Model, OutputDef, Table
 from engine.validation.domains import Dim, flag_dim, numeric_dim, values_dim
 from engine.validation.partition import Explorer
 

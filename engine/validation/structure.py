@@ -8,19 +8,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
+from engine.builder import is_helper_sheet
 from engine.validation.codes import finding
 from engine.validation.findings import Finding
 from engine.validation.problems import SheetRoles
 from engine.values import text_of
 from engine.workbook import Sheet
 
-KNOWN = {"about": "About", "inputs": "Inputs", "tests": "Tests"}
+KNOWN = {"about": "About", "inputs": "Inputs", "tests": "Tests", "safety": "Safety"}
 
 
 def unrecognised_sheets(sheets: Sequence[Sheet], roles: SheetRoles) -> list[Finding]:
     findings = []
     for sheet in sheets:
-        if sheet.name in roles.roles or not any(any(v is not None for v in r) for r in sheet.rows):
+        if sheet.name in roles.roles or is_helper_sheet(sheet):
+            continue
+        if not any(any(v is not None for v in r) for r in sheet.rows):
             continue
         corner = text_of(sheet.value(0, 0))
         close = difflib.get_close_matches(sheet.name.strip().lower(), list(KNOWN), n=1, cutoff=0.6)

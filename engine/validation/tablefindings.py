@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.conditions import format_value
+from engine.hitpolicy import output_ranks, row_key
 from engine.model import Rule, Table
 from engine.validation.codes import finding
 from engine.validation.cuts import Box
@@ -106,23 +107,13 @@ def intersection(space: TableSpace, boxes: Sequence[int]) -> Box:
     return tuple(common)
 
 
-def value_key(value: Any) -> tuple[bool, Any]:
-    """Booleans never equal numbers (Python says True == 1)."""
-    return (isinstance(value, bool), value)
-
-
 def outputs_key(rule: Rule) -> tuple[tuple[bool, Any], ...]:
-    return tuple(value_key(v) for v in rule.outputs)
+    return row_key(rule.outputs)
 
 
 def priority_key(table: Table, rule: Rule) -> tuple[int, ...]:
-    """As the engine's PRIORITY order (:mod:`engine.hitpolicy`), without the rule order: the
-    position of each output in its Output values list; unlisted values come last."""
-    key = []
-    for value, out in zip(rule.outputs, table.outputs, strict=True):
-        ranks = [i for i, v in enumerate(out.allowed_values) if value_key(v) == value_key(value)]
-        key.append(ranks[0] if ranks else len(out.allowed_values))
-    return tuple(key)
+    """The PRIORITY order of :mod:`engine.hitpolicy` without the rule order."""
+    return output_ranks(table, rule.outputs)
 
 
 def show_outputs(outputs: tuple[Any, ...]) -> str:

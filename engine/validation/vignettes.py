@@ -1,5 +1,5 @@
-"""Every row of the Tests sheet run through durable-rules (``CompiledModel.evaluate``), exactly as a
-request would be, and compared with the outputs the reviewer wrote down."""
+"""Every row of the Tests sheet run through durable-rules (``CompiledModel.evaluate``), exactly
+as a request would be, and compared with the outputs the reviewer wrote down."""
 
 from __future__ import annotations
 
@@ -54,13 +54,14 @@ def _run(
             finding("TV502", message, fix, sheet=sheet, cells=[id_cell] if id_cell else [])
         ]
     actual = outputs_by_name(model, decision)
+    fired = tuple((f.table, f.rule_id) for f in decision.fired)
     findings = []
     for name, expected in vignette.expected.items():
         got = actual.get(name)
         if _same(got, expected):
             continue
-        fired = [f.rule_id for f in decision.fired if name in f.outputs]
-        because = f" (rules that fired: {', '.join(fired)})" if fired else " (no rule fired)"
+        gave = [f.rule_id for f in decision.fired if name in f.outputs]
+        because = f" (rules that fired: {', '.join(gave)})" if gave else " (no rule fired)"
         letter = columns.get(name)
         cell = f"{letter}{vignette.row}" if letter else id_cell
         findings.append(
@@ -71,11 +72,12 @@ def _run(
                 "correct the rules, or the expected value if the rules are right",
                 sheet=sheet,
                 cells=[cell] if cell else [],
-                rules=fired,
+                rules=gave,
             )
         )
     message = "; ".join(f.message for f in findings)
-    return VignetteResult(vignette.vignette_id, vignette.row, not findings, message), findings
+    result = VignetteResult(vignette.vignette_id, vignette.row, not findings, message, fired)
+    return result, findings
 
 
 def outputs_by_name(model: Model | CompiledModel, decision: Decision) -> dict[str, Any]:

@@ -55,7 +55,9 @@ def broken(tmp_path: Path) -> Path:
 def test_clean_workbook_exits_0(clean: Path) -> None:
     code, out, err = invoke("validate", str(clean))
     assert code == 0, out + err
-    assert out.splitlines()[-1] == "OK — 0 errors, 0 warnings, 0 notes, vignettes: 3 of 3 pass"
+    assert out.splitlines()[-1] == (
+        "OK — 0 errors, 0 warnings, 0 notes, vignettes: 4 of 4 pass, 7 of 7 rules covered"
+    )
 
 
 def test_warnings_pass_unless_strict(warned: Path) -> None:
@@ -73,9 +75,12 @@ def test_errors_exit_1_and_text_is_grouped_by_sheet(broken: Path) -> None:
     lines = out.splitlines()
     assert lines[0] == str(broken)
     headings = [line for line in lines if line and not line.startswith(" ")][1:-1]
-    assert headings == ["Disposition", "Tests"]
-    disposition = lines[lines.index("Disposition") + 1]
-    assert disposition.startswith("  error   TV301  A9, A10: rules D1, D2 can match the same case")
+    assert headings == ["Severity", "Disposition", "Tests"]  # Severity: S1 is not covered
+    disposition = lines[lines.index("Disposition") + 1 : lines.index("Tests")]
+    assert any(
+        line.startswith("  error   TV301  A9, A10: rules D1, D2 can match the same case")
+        for line in disposition
+    )
     assert "fix: make their conditions exclude each other" in out
     assert "\x1b[" not in out
 
@@ -90,7 +95,9 @@ def test_json_report(broken: Path) -> None:
     assert code == 1
     data = json.loads(out)
     assert data["exit_code"] == 1 and data["readable"] and data["analysed"]
-    assert data["summary"]["vignettes_failed"] == 2
+    assert data["summary"]["vignettes_failed"] == 3
+    assert (data["summary"]["rules_covered"], data["summary"]["rules"]) == (4, 7)
+    assert data["coverage"]["disposition"] == {"D1": [], "D2": [], "D3": ["T3"]}
     overlap = next(f for f in data["findings"] if f["code"] == "TV301")
     assert overlap == {
         "code": "TV301",
@@ -114,9 +121,9 @@ def test_junit_report(broken: Path, tmp_path: Path) -> None:
     suites = {s.get("name"): s for s in root}
     assert set(suites) >= {"checks: Disposition", "checks: About", "vignettes"}
     vignettes = suites["vignettes"]
-    assert vignettes.get("tests") == "3" and vignettes.get("failures") == "2"
+    assert vignettes.get("tests") == "4" and vignettes.get("failures") == "3"
     failures = suites["checks: Disposition"].findall("testcase/failure")
-    assert [f.get("type") for f in failures] == ["TV301"]
+    assert [f.get("type") for f in failures] == ["TV405", "TV301"]
     warnings = suites["checks: Disposition"].findall("testcase/system-out")
     assert warnings and warnings[0].text.startswith("warning: TV303")
     assert suites["checks: About"].find("testcase").get("name") == "all checks pass"
@@ -135,7 +142,7 @@ def test_annotated_copy(broken: Path, tmp_path: Path) -> None:
     target = tmp_path / "annotated.xlsx"
     code, _, err = invoke("validate", str(broken), "--annotate", str(target))
     assert code == 1
-    assert err.strip() == f"wrote {target} (5 cells annotated)"
+    assert err.strip() == f"wrote {target} (8 cells annotated)"
     assert _digest(broken) == before
     from openpyxl import load_workbook
 
@@ -146,6 +153,9 @@ def test_annotated_copy(broken: Path, tmp_path: Path) -> None:
     assert "Fix: make their conditions exclude each other" in cell.comment.text
     gap = book["Disposition"]["C8"]
     assert gap.fill.fgColor.rgb.endswith(FILLS["warning"])
+    uncovered = book["Severity"]["A9"]  # the row of a rule no vignette fires is marked
+    assert uncovered.fill.fgColor.rgb.endswith(FILLS["warning"])
+    assert uncovered.comment.text.startswith("TV505 warning: no vignette fires rule S1")
     assert book["Disposition"]["B10"].comment is None
     # the copy still reads as the same workbook
     assert [s.rows for s in read_workbook(target)] == [s.rows for s in read_workbook(broken)]
@@ -207,8 +217,10 @@ def test_the_bundled_workbook_validates_clean() -> None:
     code, out, err = invoke("validate", str(MUSCLE))
     assert code == 0, out + err
     report = validate(MUSCLE)
-    assert [f.code for f in report.findings] == ["TV124"]  # the 'Lists' sheet of choices
-    assert len(report.vignettes) == 95 and all(v.passed for v in report.vignettes)
+    assert report.findings == []  # the helper 'Lists' sheet of choices is not even a note
+    assert out.splitlines()[-1].startswith("OK — 0 errors, 0 warnings, 0 notes, vignettes: ")
+    assert [line for line in out.splitlines() if line][1:-1] == []  # nothing but the summary
+    assert len(report.vignettes) >= 95 and all(v.passed for v in report.vignettes)
     code, _, _ = invoke("validate", str(MUSCLE), "--strict")
     assert code == 0
     assert _digest(MUSCLE) == before

@@ -15,7 +15,7 @@ import pytest
 from engine.errors import Location, Problem
 from engine.validation import CHECKS, Finding, Severity, validate
 from engine.validation import layout as layout_module
-from engine.validation.problems import SheetRoles, classify
+from engine.validation.problems import classify
 from engine.workbook import Sheet
 from tests.validation.test_hostile import HOSTILE_CODES
 from tests.validation.workbooks import (
@@ -50,6 +50,10 @@ def both(*changes: Change) -> Change:
 
 def without(name: str) -> Change:
     return lambda sheets: remove_sheet(sheets, name)
+
+
+def _drop_last_row(sheets: tuple[Sheet, ...], name: str) -> tuple[Sheet, ...]:
+    return tuple(sheet(s.name, s.rows[:-1]) if s.name == name else s for s in sheets)
 
 
 def rename(old: str, new: str) -> Change:
@@ -284,6 +288,17 @@ CASES = [
     Case("vignette-missing-fact", "TV502", "Tests", "A2", cells("Tests", D2=None)),
     Case("tests-bad-value", "TV503", "Tests", "B2", cells("Tests", B2="maybe")),
     Case("no-tests", "TV504", None, None, without("Tests")),
+    Case("rule-not-covered", "TV505", "Severity", "A11", lambda s: _drop_last_row(s, "Tests")),
+    # --- output cells and reading tables ---
+    Case("empty-output-cell", "TV209", "Disposition", "C10", cells("Disposition", C10=None)),
+    Case("bare-number", "TV210", "Severity", "E11", cells("Severity", E11=38.5)),
+    Case(
+        "value-nobody-reads",
+        "TV405",
+        "Disposition",
+        "B6",
+        cells("Severity", F7="critical, high, medium, low", F9="critical"),
+    ),
     # --- not analysed ---
     Case("deeper-checks-wait", "TV601", None, None, cells("Severity", D10=">= 65 and")),
     Case(
@@ -307,7 +322,8 @@ def test_the_base_workbook_is_clean(tmp_path: Path) -> None:
     report = validate(build(tmp_path / "base.xlsx", base_sheets()))
     assert report.findings == [], _show(report.findings)
     assert report.exit_code() == 0
-    assert [v.passed for v in report.vignettes] == [True, True, True]
+    assert [v.passed for v in report.vignettes] == [True, True, True, True]
+    assert report.covered() == (7, 7)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.code}-{c.id}")
@@ -330,6 +346,8 @@ def test_broken_workbook_is_reported_at_its_cell(case: Case, tmp_path: Path) -> 
     expected_exit = 1 if any(f.severity is Severity.ERROR for f in report.findings) else 0
     assert report.exit_code() == expected_exit
     assert not any("the validator failed" in f.message for f in report.findings)
+    uncoded = [f for f in report.findings if f.code == "TV199"]
+    assert not uncoded, f"problems found without their check's code:\n{_show(uncoded)}"
 
 
 def test_analysis_out_of_budget_is_reported_not_skipped(tmp_path: Path) -> None:
@@ -348,7 +366,7 @@ def test_layout_not_checked_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_unrecognised_problem_keeps_its_message() -> None:
     problem = Problem(Location("Somewhere", "B2"), "a brand new kind of problem", "fix it")
-    [found] = classify([problem], SheetRoles())
+    [found] = classify([problem])
     assert (found.code, found.sheet, found.cells, found.message) == (
         "TV199",
         "Somewhere",
@@ -358,6 +376,7 @@ def test_unrecognised_problem_keeps_its_message() -> None:
 
 
 ELSEWHERE = {"TV199", "TV602", "TV604"}  # the three tests above
+ELSEWHERE |= {"TV801"}  # test_release.py: only `--release` looks for it
 
 
 def test_every_check_code_is_exercised() -> None:

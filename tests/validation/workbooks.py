@@ -13,7 +13,7 @@ reported at, so the layout below matters::
     Disposition  UNIQUE; B severity (chained); C disposition (EMERGENCY, GP, SELF_CARE,
                  no default); D Citation; rules D1..D3 in rows 9-11
     Tests        Test id | red_flag | pattern | age_years | temperature_c | severity |
-                 disposition | Note; vignettes T1..T3 in rows 2-4
+                 disposition | Note; vignettes T1..T4 in rows 2-5 (every rule fires)
 
 It validates with no finding at all (``test_corpus.test_the_base_workbook_is_clean``).
 """
@@ -102,6 +102,7 @@ def base_sheets() -> tuple[Sheet, ...]:
             ["T1", True, "focal", 40, None, "high", "EMERGENCY", "red flag"],
             ["T2", False, "widespread", 70, 37.5, "medium", "GP", "older, widespread"],
             ["T3", False, "focal", 30, None, "low", "SELF_CARE", "nothing of concern"],
+            ["T4", False, "multifocal", 30, 39, "medium", "GP", "fever"],
         ],
     )
     return (about, inputs, severity, disposition, tests)

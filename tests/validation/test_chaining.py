@@ -1,0 +1,36 @@
+"""TV405: a value one table gives that no rule of a table dispatching on it picks up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.validation import validate
+from engine.workbook import Sheet, read_workbook
+from tests.xlsx import sheet, write_workbook
+
+WORKBOOK = Path(__file__).resolve().parents[2] / "decision_tables" / "muscle_twitching.xlsx"
+
+
+def _without_rule(rule_id: str, table_sheet: str = "Disposition") -> tuple[Sheet, ...]:
+    sheets = read_workbook(WORKBOOK)
+    return tuple(
+        sheet(s.name, [r for r in s.rows if not (r and r[0] == rule_id)])
+        if s.name == table_sheet
+        else s
+        for s in sheets
+    )
+
+
+def test_the_bundled_workbook_reads_every_red_flag() -> None:
+    assert not [f for f in validate(WORKBOOK, vignettes=False).findings if f.code == "TV405"]
+
+
+def test_a_red_flag_no_disposition_row_reads_is_an_error(tmp_path: Path) -> None:
+    disposition = next(s for s in read_workbook(WORKBOOK) if s.name == "Disposition")
+    row = next(r for r in disposition.rows if r and r[0] and "exertional" in str(r[1]))
+    path = write_workbook(tmp_path / "book.xlsx", _without_rule(str(row[0])))
+    found = [f for f in validate(path, vignettes=False).findings if f.code == "TV405"]
+    assert len(found) == 1
+    assert found[0].sheet == "Disposition" and found[0].cells == ("B6",)
+    assert '"exertional_breathlessness"' in found[0].message
+    assert "falls through" in found[0].message and found[0].fix
