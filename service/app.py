@@ -71,7 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         signal = config_["RELOAD_SIGNAL_FILE"]
         watcher = Watcher(registry, float(config_["WATCH_INTERVAL"]),
                           Path(signal) if signal else None,
-                          float(config_["STORE_SYNC_INTERVAL"]))
+                          float(config_["STORE_SYNC_INTERVAL"]),
+                          int(config_["RECYCLE_AFTER_LOADS"]), config_["ON_RECYCLE"])
         watcher.start()
     app.extensions[KEY] = State(registry, database, audit, store, metrics, watcher)
 

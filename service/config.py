@@ -46,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "GATE_WITH_VALIDATOR": True,
     # one JSON log line per request
     "LOG_REQUESTS": True,
+    # a worker asks to be replaced after compiling this many workbook versions (0: never),
+    # with ON_RECYCLE (set by ``triage serve``: a graceful SIGTERM to the worker itself);
+    # a safety net for memory durable-rules' C core does not give back (engine/evaluator.py)
+    "RECYCLE_AFTER_LOADS": 0,
+    "ON_RECYCLE": None,
 }
 
 _POSITIVE_INTS = ("MAX_CONTENT_LENGTH", "MAX_BATCH", "MAX_FACTS", "MAX_AUDIT_LIMIT")
@@ -62,6 +67,9 @@ def settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in _POSITIVE_INTS:
         if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
             raise ConfigError(f"{key} must be a positive whole number, not {values[key]!r}")
+    recycle = values["RECYCLE_AFTER_LOADS"]
+    if not isinstance(recycle, int) or isinstance(recycle, bool) or recycle < 0:
+        raise ConfigError(f"RECYCLE_AFTER_LOADS must be 0 or more, not {recycle!r}")
     keep = values["KEEP_PREVIOUS_VERSIONS"]
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
         raise ConfigError(f"KEEP_PREVIOUS_VERSIONS must be 0 or more, not {keep!r}")

@@ -177,6 +177,7 @@ class Registry:
         self.store = store
         self.snapshot = Snapshot()
         self.pending: dict[str, tuple[StoredVersion, bool]] = {}  # table id -> not yet stored
+        self.loads = 0  # workbook versions compiled by this process (see Watcher's recycling)
         self._write = threading.RLock()
         self._pins = threading.Lock()
 
@@ -238,6 +239,7 @@ class Registry:
             return None  # gone meanwhile: the next poll says so
         signature = Signature(stat.st_mtime_ns, stat.st_size, hashlib.sha256(content).hexdigest())
         result = gate.check_bytes(content, name, self.use_validator)
+        self.loads += 1
         snap = self.snapshot
         model = result.model
         if model is None:
@@ -403,6 +405,7 @@ class Registry:
         if stored is None:
             return None
         result = gate.check_bytes(stored.content, stored.source, use_validator=False)
+        self.loads += 1
         model = result.model
         if model is None or model.version != version or model.about.table_id != table_id:
             log.error("a stored version no longer loads or passes its vignettes",

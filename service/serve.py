@@ -18,6 +18,7 @@ import atexit
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -134,6 +135,8 @@ def run(
         "ADMIN_TOKEN": os.environ.get("TRIAGE_ADMIN_TOKEN") or None,
         "API_TOKEN": os.environ.get("TRIAGE_API_TOKEN") or None,
         "RELOAD_SIGNAL_FILE": str(shared / "reload-signal"),
+        "RECYCLE_AFTER_LOADS": int(os.environ.get("TRIAGE_RECYCLE_AFTER_LOADS", "1000")),
+        "ON_RECYCLE": _recycle,
     }
     from service.audit import AuditLog
     from service.config import settings
@@ -165,6 +168,13 @@ def run(
 
     gunicorn.util.write_error = _json_error  # gunicorn's own error pages, as JSON
     GunicornServer(factory, gunicorn_options(host, port, workers, threads, log_level)).run()
+
+
+def _recycle() -> None:
+    """Replace this worker: the graceful SIGTERM gunicorn's own master would send. The worker
+    finishes the request in hand and the queued connections (:class:`DrainingSyncWorker`),
+    then exits, and the master starts a new one; the other workers serve meanwhile."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:

@@ -229,7 +229,8 @@ class SqliteFile:
     def acquire_writer(self, deadline: float) -> bool:
         """Take the cross-process writer lock by ``deadline`` (monotonic); False when there is
         no usable lock file (SQLite's own locking then applies). Raises :class:`LockTimeout`."""
-        if not self.threads.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not self.threads.acquire(blocking=False) and not self.threads.acquire(
+                timeout=max(0.0, deadline - time.monotonic())):
             raise LockTimeout("another thread of this worker held the audit database")
         fd = self._writer()
         if fd is None:

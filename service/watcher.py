@@ -24,9 +24,11 @@ file; every other worker's watcher sees the new token on its next poll and reloa
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from service.database import DatabaseUnavailable
@@ -38,9 +40,14 @@ log = logging.getLogger("service.watcher")
 class Watcher:
     def __init__(
         self, registry: Registry, interval: float, signal_file: Path | None = None,
-        sync_interval: float = 1.0,
+        sync_interval: float = 1.0, recycle_after: int = 0,
+        on_recycle: Callable[[], None] | None = None,
     ) -> None:
         self.registry = registry
+        # a little later in some workers than in others, so that they are not all replaced
+        # at once when every worker reloads together
+        self.recycle_after = recycle_after + random.randint(0, recycle_after // 10)
+        self.on_recycle = on_recycle if recycle_after else None
         self.interval = interval
         self.signal_file = signal_file
         self.sync_interval = sync_interval
@@ -67,10 +74,19 @@ class Watcher:
                 if time.monotonic() - self._synced >= self.sync_interval:
                     self._synced = time.monotonic()
                     self.registry.sync()
+                self._recycle()
             except DatabaseUnavailable:
                 continue  # the database's own maintenance reports it; try again next round
             except Exception:  # the watcher must outlive any one bad poll
                 log.exception("table watcher poll failed")
+
+    def _recycle(self) -> None:
+        """Ask for this worker to be replaced once it has compiled ``recycle_after`` versions
+        (gunicorn starts another; this one finishes what it has accepted first)."""
+        if self.on_recycle is not None and self.registry.loads >= self.recycle_after:
+            log.warning("replacing this worker after %d workbook loads", self.registry.loads)
+            recycle, self.on_recycle = self.on_recycle, None
+            recycle()
 
     def poll(self) -> None:
         """One look at the folder; loads what has been stable since the previous look."""

@@ -429,6 +429,27 @@ def test_two_hundred_reloads_grow_a_worker_by_at_most_20_mb(
     assert after - before <= 20 * reloads / 200
 
 
+def test_workers_are_replaced_after_their_loads_without_failing_a_request(
+    serve: list[Serve], tmp_path: Path
+) -> None:
+    database = tmp_path / "audit.sqlite3"
+    server = _start(serve, tmp_path, f"sqlite:///{database}",
+                    env={"TRIAGE_RECYCLE_AFTER_LOADS": "4"})
+    first = set(server.workers())
+    with Load(server, pause=0.002) as load:
+        for _ in range(8):  # each reload loads the workbook in every worker
+            assert server.call("POST", "/v1/admin/reload", headers=AUTH).status == 200
+            time.sleep(0.3)
+        _wait_for(lambda: not first & set(server.workers()), 30)
+        _wait_for(lambda: len(server.workers()) == 2, 30)
+        time.sleep(1.0)
+    figures = load.check(lambda: sqlite_request_ids(database))
+    assert figures["ok"] == figures["requests"], load.statuses()
+    assert "replacing this worker" in server.log.read_text()
+    report("workers replaced after 4 workbook loads each, under load", "sqlite",
+           {**figures, "recovery_s": 0})
+
+
 # --- 7. a workbook deleted, renamed, or saved the way Excel saves -----------------------------
 
 
