@@ -375,6 +375,56 @@ def soak(
     return result
 
 
+def memory_growth(loads: int = 40, evaluations: int = 20) -> dict[str, float]:
+    """Resident memory a process gains over ``loads`` loads of the bundled workbook, each
+    evaluating ``evaluations`` vignettes and then dropped: as engine/evaluator.py frees a
+    ruleset (its session first), as durable-rules' own ``delete_ruleset`` alone would, and
+    with no evaluation at all. Each in a fresh process, so that one does not feed another."""
+    import subprocess
+
+    found = {}
+    for mode in ("freed", "delete_ruleset_only", "no_evaluation"):
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-child",
+                               mode, str(loads), str(evaluations)],
+                              check=True, capture_output=True, text=True)
+        found[mode] = float(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def _memory_child(mode: str, loads: int, evaluations: int) -> None:
+    import gc
+
+    import durable_rules_engine as dre
+
+    import engine
+    from engine import evaluator
+
+    if mode == "delete_ruleset_only":  # what durable-rules itself frees: not the session
+        def delete_ruleset_only() -> None:
+            while evaluator._DEAD:  # noqa: SLF001 - reproducing the old behaviour
+                dre.delete_ruleset(evaluator._DEAD.pop().handle)  # noqa: SLF001
+
+        evaluator._delete_dead = delete_ruleset_only  # noqa: SLF001
+    cases = [dict(v.facts) for v in engine.load(WORKBOOK).vignettes][:evaluations]
+    gc.collect()
+    before = _own_rss_mb()
+    for _ in range(loads):
+        model = engine.load(WORKBOOK)
+        if mode != "no_evaluation":
+            for facts in cases:
+                model.evaluate(facts)
+        del model
+        gc.collect()
+    print(round(_own_rss_mb() - before, 1))
+
+
+def _own_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text, file=sys.stderr, flush=True)
@@ -440,12 +490,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", default=None, metavar="COMMIT",
                         help="also measure the service as it was at COMMIT, in the same rounds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--memory", action="store_true",
+                        help="only measure memory kept across loads of the workbook")
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:
         serve_bare(args.port, args.workers, args.threads, Path(args.workdir))
+        return 0
+    if args.memory_child:
+        mode, loads, evaluations = args.memory_child
+        _memory_child(mode, int(loads), int(evaluations))
+        return 0
+    if args.memory:
+        grown = memory_growth()
+        print(json.dumps(grown) if args.json else "\n".join(
+            f"40 loads, 20 evaluations each, {mode}: +{mb} MB" for mode, mb in grown.items()))
         return 0
     if args.quick:
         args.seconds, args.rounds = 3.0, 1

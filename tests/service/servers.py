@@ -206,7 +206,9 @@ class Load:
               if a.status == 200 and a.at - a.seconds > sent_after]
         missing = [i for i in ok if stored[i] != 1]
         assert not missing, f"{len(missing)} answers of 200 without exactly one row"
-        return {"requests": len(self.answers), "ok": statuses.get(200, 0),
+        refused = [a.at for a in self.answers if a.status == 503]
+        outage = round(max(refused) - min(refused), 2) if refused else 0.0
+        return {"outage_s": outage, "requests": len(self.answers), "ok": statuses.get(200, 0),
                 "unavailable": statuses.get(503, 0), "no_answer": statuses.get(0, 0),
                 "checked_200s": len(ok), "rows_for_them": len(ok) - len(missing)}
 
