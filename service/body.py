@@ -80,6 +80,9 @@ def _body() -> bytes:
 
 
 def _charset() -> None:
+    declared = request.environ.get("CONTENT_TYPE", "")
+    if "charset" not in declared.lower():  # the usual case, decided without parsing
+        return
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.strip().lower().replace("_", "-") not in (
             "utf-8", "utf8"):

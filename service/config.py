@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     # seconds an audit write (or any database statement) may take before the request is
     # answered 503; and how often the database is checked (reconnect, recreate the schema)
     "AUDIT_WRITE_TIMEOUT": 2.0,
-    "DATABASE_CHECK_INTERVAL": 0.5,
+    "DATABASE_CHECK_INTERVAL": 1.0,
     # the version store's tables are <prefix>_versions and <prefix>_heads, in the same
     # database; every worker and instance reads the heads every STORE_SYNC_INTERVAL seconds
     "STORE_PREFIX": "triage",

@@ -5,7 +5,7 @@ The promises, and how each is kept:
 
 * **The service starts and stays up with the database down.** Nothing here connects when it
   is made. A maintenance thread checks the database every :attr:`Database.interval` seconds
-  (0.5 by default): it connects, creates whatever part of the schema is missing (the tables
+  (1 by default): it connects, creates whatever part of the schema is missing (the tables
   may have been dropped, or the whole database recreated), and on SQLite notices a database
   file that was deleted or replaced (:mod:`service.sqlitefile`). A failed write wakes it at
   once. So the service recovers by itself, without a restart, within about a second of the
@@ -73,7 +73,7 @@ class Database:
     ``schema`` callbacks (registered by the audit log and the version store) create and
     migrate their tables; :meth:`check` runs them whenever a table is missing."""
 
-    def __init__(self, url: str, timeout: float = 2.0, interval: float = 0.5) -> None:
+    def __init__(self, url: str, timeout: float = 2.0, interval: float = 1.0) -> None:
         self.url = url
         self.timeout = timeout
         self.interval = interval
@@ -83,6 +83,7 @@ class Database:
         self.metadata = sa.MetaData()
         self._schema: list[Callable[[sa.Connection], None]] = []
         self._probes: list[sa.Table] = []
+        self._probe: str | None = None
         busy_ms = int(timeout * 1000)
         if self.backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
             self.file = SqliteFile(str(parsed.database), busy_ms)
@@ -167,10 +168,14 @@ class Database:
         return True
 
     def _tables_present(self) -> bool:
+        """One statement naming every table (the database refuses it when one is missing)."""
+        if self._probe is None:
+            quote = self.engine.dialect.identifier_preparer
+            names = ", ".join(quote.format_table(t) for t in self._probes)
+            self._probe = f"SELECT 1 FROM {names} WHERE 1 = 0"
         with self.engine.connect() as connection:
             try:
-                for table in self._probes:
-                    connection.execute(sa.select(sa.literal(1)).select_from(table).limit(0))
+                connection.exec_driver_sql(self._probe).fetchall()
             except sa.exc.ProgrammingError:
                 return False
             except sa.exc.OperationalError as error:

@@ -79,7 +79,7 @@ def new_request_id() -> str:
 def correlation_id() -> str | None:
     """The caller's ``X-Request-ID`` when it is a plain token (letters, digits and ``._:/+=-``,
     up to 128 characters), else None."""
-    given = request.headers.get("X-Request-ID")
+    given = request.environ.get("HTTP_X_REQUEST_ID")  # as headers.get, without its wrapper
     return given if given is not None and _TOKEN.fullmatch(given) else None
 
 
