@@ -138,9 +138,10 @@ def convert(source: str, target: str) -> None:
     """Convert a DMN model to a workbook (IN.dmn OUT.xlsx) or a workbook to DMN 1.3
     (IN.xlsx OUT.dmn). IN is loaded and checked first; OUT is written only if it is valid."""
     from engine.convert import dmn_to_workbook, workbook_to_dmn
+    from engine.dmn.xml import is_dmn_path
 
     into, out = Path(source).suffix.lower(), Path(target).suffix.lower()
-    if into == ".dmn" and out == ".xlsx":
+    if is_dmn_path(source) and out == ".xlsx":
         action = "workbook"
     elif into in WORKBOOK_SUFFIXES and out == ".dmn":
         action = "dmn"

@@ -10,17 +10,18 @@ from pathlib import Path
 
 from engine.builder import build_model, is_read_sheet
 from engine.compiler import compile_model
+from engine.dmn.xml import is_dmn_path
 from engine.evaluator import CompiledModel
 from engine.model import Model
 from engine.workbook import RawValue, Sheet, read_workbook
 
 
 def load(path: str | Path) -> CompiledModel:
-    """Read, check and compile a workbook, or a DMN model (a ``.dmn`` file, see
+    """Read, check and compile a workbook, or a DMN model (a ``.dmn`` or ``.xml`` file, see
     :mod:`engine.dmn`). Raises :class:`~engine.errors.WorkbookError` listing every problem
     found."""
     path = Path(path)
-    if path.suffix.lower() == ".dmn":
+    if is_dmn_path(path):
         from engine.dmn import read_dmn_file
 
         return compile_loaded(read_dmn_file(path))

@@ -26,7 +26,7 @@ from engine.convert import (
 from engine.dmn import DmnLocation, list_test_text, read_dmn, snake_case
 from engine.errors import FactError, HitPolicyViolation, UnreadableFile, WorkbookError
 from engine.model import Aggregation, HitPolicy, Kind, Model
-from engine.validation import validate
+from engine.validation import CHECKS, validate
 from engine.workbook import read_workbook
 from tests.test_tck import TckTest, read_test_file, run
 
@@ -292,7 +292,7 @@ def test_a_multi_hit_result_is_tested_with_list_contains(tmp_path: Path) -> None
     )
     (problem,) = problems_of(tmp_path, plain)
     assert "cannot test the list that 'Flags' holds" in problem
-    assert "inputEntry 'dt2_r1_i0'" in problem
+    assert "decision 'Verdict', rule 'dt2_r1' (#1), input 'Flags'" in problem
 
 
 @pytest.mark.parametrize(
@@ -483,7 +483,7 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
 
 
 @pytest.mark.parametrize(
-    ("data", "expected"),
+    ("data", "expected", "code"),
     [
         (
             definitions(
@@ -491,14 +491,24 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                 '<decision id="d1" name="D"><literalExpression id="le1"><text>x + 1</text>'
                 "</literalExpression></decision>",
             ),
-            "decision 'D', literalExpression 'le1': not supported: the decision's logic is a "
-            "literalExpression, and only decision tables can be compiled to rules",
+            "decision 'D', literalExpression 'le1': the decision's logic, a literal expression "
+            "(FEEL), is not supported",
+            "TV126",
         ),
         (
             definitions(
                 '<decision id="d1" name="D"><context id="c1"/></decision>',
             ),
-            "decision 'D', context 'c1': not supported: the decision's logic is a context",
+            "decision 'D', context 'c1': the decision's logic, a context (boxed context), is "
+            "not supported",
+            "TV126",
+        ),
+        (
+            definitions(
+                '<decision id="d1" name="D"><invocation id="i1"/></decision>',
+            ),
+            "the decision's logic, an invocation of a business knowledge model, is not",
+            "TV126",
         ),
         (
             definitions(
@@ -506,7 +516,9 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                 decision("D", SIMPLE, ["x"]),
                 input_data("x"),
             ),
-            "businessKnowledgeModel 'Fee', id 'bkm1': not supported: business knowledge models",
+            "businessKnowledgeModel 'Fee', id 'bkm1': a business knowledge model (a function "
+            "that decisions invoke) is not supported",
+            "TV126",
         ),
         (
             definitions(
@@ -517,54 +529,98 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                     'href="#bkm1"/></knowledgeRequirement><decisionTable',
                 ),
             ),
-            "decision 'D', knowledgeRequirement 'kr1': not supported: business knowledge",
+            "decision 'D', knowledgeRequirement 'kr1': a knowledge requirement (a call of a "
+            "business knowledge model, a function) is not supported",
+            "TV126",
         ),
         (
             _one_decision(SIMPLE.replace("<text>x</text>", "<text>x + 1</text>")),
-            "decision 'D', input 'dt_in0': input expression 'x + 1' is not a plain name",
+            "decision 'D', input 'x + 1': the input expression 'x + 1' is a FEEL expression, "
+            "not a name",
+            "TV126",
         ),
         (
-            _one_decision(SIMPLE.replace("<text>x</text>", "<text>y</text>")),
-            "input expression 'y' is not the name of an inputData or a decision",
+            _one_decision(SIMPLE.replace("<text>x</text>", "<text>${x}</text>")),
+            "the input expression '${x}' is JUEL",
+            "TV126",
+        ),
+        (
+            definitions(
+                input_data("Age"),
+                decision("D", SIMPLE.replace("<text>x</text>", "<text>Agee</text>"), ["Age"]),
+            ),
+            "decision 'D', input 'Agee': the input expression 'Agee' names no inputData, but is "
+            "close to inputData 'Age'",
+            "TV108",
         ),
         (
             _one_decision(SIMPLE.replace("&gt; 1", 'date("2020-01-01")')),
-            "decision 'D', inputEntry 'dt_r1_i0' (rule 1): 'date(\"2020-01-01\")' uses the "
-            "FEEL name 'date'",
+            "decision 'D', rule 'dt_r1' (#1), input 'x': 'date(\"2020-01-01\")' calls the FEEL "
+            "function 'date'",
+            "TV126",
         ),
         (
             _one_decision(SIMPLE.replace("&gt; 1", "&gt; y")),
-            "inputEntry 'dt_r1_i0' (rule 1): '> y' uses the FEEL name 'y'",
+            "rule 'dt_r1' (#1), input 'x': '> y' uses the name 'y'",
+            "TV126",
         ),
         (
-            _one_decision(SIMPLE.replace("&gt; 1", "? &gt; 1")),
-            "inputEntry 'dt_r1_i0' (rule 1): unexpected character '?'",
+            _one_decision(SIMPLE.replace("&gt; 1", "? + 1 &gt; 2")),
+            "rule 'dt_r1' (#1), input 'x': '? + 1 > 2' is a FEEL expression on the input value",
+            "TV126",
+        ),
+        (
+            _one_decision(SIMPLE.replace("&gt; 1", "${x &gt; 1}")),
+            "'${x > 1}' is a JUEL expression",
+            "TV126",
+        ),
+        (
+            _one_decision(SIMPLE.replace("&gt; 1", "&gt; 1 + 2")),
+            "'> 1 + 2' is a FEEL expression, not a unary test",
+            "TV126",
         ),
         (
             _one_decision(
                 SIMPLE.replace("<outputEntry><text>1</text>", "<outputEntry><text>x*2</text>")
             ),
-            "outputEntry 1 (rule 1): unexpected character '*'",
+            "rule 'dt_r1' (#1), output 'D': 'x*2' is a FEEL expression, not a literal value",
+            "TV126",
+        ),
+        (
+            _one_decision(
+                SIMPLE.replace("<outputEntry><text>1</text>", '<outputEntry><text>["a"]</text>')
+            ),
+            "'[\"a\"]' is a FEEL list; a list as one output value is not supported",
+            "TV126",
         ),
         (
             _one_decision(
                 SIMPLE.replace("<outputEntry><text>1</text>", "<outputEntry><text>x</text>")
             ),
             "'x' is a FEEL name, not a value",
+            "TV201",
         ),
         (
             _one_decision(
                 SIMPLE.replace('hitPolicy="UNIQUE"', 'hitPolicy="FIRST" aggregation="SUM"')
             ),
             "decision 'D', decisionTable 'dt': unknown hit policy 'FIRST with aggregation SUM'",
+            "TV113",
         ),
         (
             definitions(input_data("x", "date"), decision("D", SIMPLE, ["x"])),
-            "inputData 'x': type 'date' is not supported",
+            "inputData 'x': the type 'date' (a FEEL date) is not supported",
+            "TV117",
+        ),
+        (
+            definitions(input_data("x", "tUnknown"), decision("D", SIMPLE, ["x"])),
+            "inputData 'x': the type 'tUnknown' is neither a built-in type nor an itemDefinition",
+            "TV117",
         ),
         (
             definitions(input_data("x"), decision("D", SIMPLE)),
-            "input expression 'x' names inputData 'x', which the decision does not require",
+            "the input expression 'x' names inputData 'x', which the decision does not require",
+            "TV108",
         ),
         (
             definitions(
@@ -572,7 +628,8 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                 input_data("x"),
                 decision("D", SIMPLE, ["x"]),
             ),
-            "models cannot import other models",
+            "import 'urn:other': an import of another model is not supported",
+            "TV126",
         ),
         (
             _one_decision(
@@ -581,17 +638,28 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                     'hitPolicy="UNIQUE" expressionLanguage="https://example.org/javascript"',
                 )
             ),
-            "expression language 'https://example.org/javascript' is not supported",
+            "the expression language JavaScript is not supported",
+            "TV126",
+        ),
+        (
+            definitions(input_data("x"), decision("D", SIMPLE, ["x"])).replace(
+                b'namespace="urn:test"', b'namespace="urn:test" expressionLanguage="juel"'
+            ),
+            "definitions: the expression language JUEL (Java Unified Expression Language, ${…}) "
+            "is not supported",
+            "TV126",
         ),
         (
             _one_decision(
                 SIMPLE.replace('<inputEntry id="dt_r1_i0"><text>&gt; 1</text></inputEntry>', "")
             ),
-            "decision 'D', rule 'dt_r1' (1): the rule has 0 input entries for 1 inputs",
+            "decision 'D', rule 'dt_r1' (#1): the rule has 0 input entries for 1 inputs",
+            "TV127",
         ),
         (
             _one_decision(SIMPLE.replace("&gt; 1", '"a"')),
-            "inputEntry 'dt_r1_i0' (rule 1): '\"a\"' is not a number",
+            "rule 'dt_r1' (#1), input 'x': '\"a\"' is not a number",
+            "TV202",
         ),
         (
             _one_decision(
@@ -602,16 +670,21 @@ SIMPLE = table([("x", "number", None)], [(None, "number", None, None)], [(["> 1"
                 .replace("<outputEntry><text>1</text>", '<outputEntry><text>"one"</text>')
                 .replace('hitPolicy="UNIQUE"', 'hitPolicy="COLLECT" aggregation="SUM"')
             ),
-            "COLLECT SUM needs a numeric output",
+            "decision 'D', output 'D': COLLECT SUM needs a numeric output",
+            "TV113",
         ),
     ],
-    ids=lambda v: None if isinstance(v, bytes) else v[:40],
+    ids=lambda v: None if isinstance(v, bytes) or len(v) == 5 else v[:40],
 )
 def test_what_cannot_be_compiled_is_refused_naming_the_element(
-    tmp_path: Path, data: bytes, expected: str
+    tmp_path: Path, data: bytes, expected: str, code: str
 ) -> None:
-    problems = problems_of(tmp_path, data)
-    assert any(expected in p for p in problems), problems
+    with pytest.raises(WorkbookError) as caught:
+        engine.load(write(tmp_path, data))
+    found = [(p.code, str(p)) for p in caught.value.problems]
+    assert any(c == code and expected in text for c, text in found), found
+    assert all(c in CHECKS for c, _ in found), found
+    assert not any("sheet" in text or " row " in text for _, text in found), found
 
 
 def test_a_decision_with_several_outputs_is_read_one_output_at_a_time(tmp_path: Path) -> None:
@@ -795,7 +868,8 @@ def test_the_exported_dmn_is_dmn_1_3(round_trip: dict[str, Path], original: Mode
     disposition = root.find("d:decision[@name='disposition']", ns)
     assert disposition is not None
     required = disposition.findall("d:informationRequirement/d:requiredDecision", ns)
-    assert [r.get("href") for r in required] == ["#decision_red_flags"]
+    assert sorted(r.get("href") for r in required) == [
+        "#decision_electrolyte_abnormal", "#decision_red_flags"]
     dt = disposition.find("d:decisionTable", ns)
     assert dt is not None and dt.get("hitPolicy") == "PRIORITY"
     output = dt.find("d:output", ns)
@@ -886,7 +960,7 @@ def test_convert_reports_content_problems_and_writes_nothing(tmp_path: Path) -> 
     out = tmp_path / "out.xlsx"
     result = CliRunner().invoke(main, ["convert", str(dmn), str(out)])
     assert result.exit_code == 1
-    assert "uses the FEEL name 'y'" in result.stderr
+    assert "'> y' uses the name 'y'" in result.stderr
     assert not out.exists()
 
 
@@ -898,8 +972,9 @@ def test_a_workbook_with_unsupported_names_for_dmn_is_refused(tmp_path: Path) ->
         inputs_sheet([("x", "number", None, "yes")]),
         table_sheet("x", "UNIQUE", ["x"], ["y"], [("> 1", "a")]),
     ]
-    with pytest.raises(WorkbookError, match="has the name of an input"):
+    with pytest.raises(WorkbookError, match="has the name of an input") as caught:
         model_to_dmn(engine.load_sheets(sheets))
+    assert [p.code for p in caught.value.problems] == ["TV109"]
 
 
 # --- FEEL text and names -------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""DMN files (DMN 1.2 to 1.5, XML) read into the same :class:`~engine.model.Model` as a
-workbook, so that they compile to durable-rules and evaluate exactly like one; and models
-written back out as DMN 1.3.
+"""DMN files (DMN 1.1 to 1.5, XML; ``*.dmn`` or ``*.xml``) read into the same
+:class:`~engine.model.Model` as a workbook, so that they compile to durable-rules and evaluate
+exactly like one; and models written back out as DMN 1.3. Models as KIE, Trisotech and
+Camunda write them are read (Camunda's variable names as input expressions, its integer,
+long and double typeRefs); ``docs/dmn.md`` has the survey of real models behind that.
 
 The supported subset (``docs/dmn.md`` has the full table):
 
@@ -15,11 +17,13 @@ The supported subset (``docs/dmn.md`` has the full table):
 * input entries that are DMN unary tests the workbook cell parser reads, output entries that
   are literals (text in quotes, a number, ``true``, ``false``, ``null``).
 
-Anything else — a literal-expression decision, a business knowledge model, a context, an
-input expression that is not a plain name, FEEL the cell parser cannot read — is reported as
-a :class:`~engine.errors.WorkbookError` problem naming the element and its id; nothing is
-skipped silently. Elements that only document a model (the diagram, text annotations,
-knowledge sources, authority requirements) are ignored.
+Anything else — a literal-expression decision, a business knowledge model, a context, JUEL,
+an input expression that is not a plain name, FEEL the cell parser cannot read — is reported
+as a :class:`~engine.errors.WorkbookError` problem that says what the construct is and names
+the decision, the rule (id and position) and the clause, with the code of its check
+(``TV126`` for what is outside the subset); nothing is skipped silently. Elements that only
+document a model (the diagram, text annotations, knowledge sources, authority requirements,
+decision services) are ignored.
 
 DMN names (``Approval Status``) are kept as the model's table, input and output names, so a
 decision's result is ``Decision.outputs["Approval Status"]``. The XML is parsed with
@@ -48,12 +52,20 @@ from engine.dmn.entries import (
 from engine.dmn.reader import MAX_DMN_BYTES, read_dmn, read_dmn_file, snake_case
 from engine.dmn.typerefs import BUILTIN_TYPES
 from engine.dmn.writer import DMN13_NAMESPACE, FEEL13_NAMESPACE, model_to_dmn
-from engine.dmn.xml import DMN_NAMESPACE, EXTENSION_NAMESPACE, DmnLocation, parse_xml
+from engine.dmn.xml import (
+    DMN_NAMESPACE,
+    DMN_SUFFIXES,
+    EXTENSION_NAMESPACE,
+    DmnLocation,
+    is_dmn_path,
+    parse_xml,
+)
 
 __all__ = [
     "BUILTIN_TYPES",
     "DMN13_NAMESPACE",
     "DMN_NAMESPACE",
+    "DMN_SUFFIXES",
     "EXTENSION_NAMESPACE",
     "FEEL13_NAMESPACE",
     "MAX_DMN_BYTES",
@@ -61,6 +73,7 @@ __all__ = [
     "feel_condition",
     "feel_literal",
     "feel_number",
+    "is_dmn_path",
     "list_test_text",
     "model_to_dmn",
     "parse_xml",

@@ -9,16 +9,28 @@ takes unary tests of literals, and a FEEL name in one is refused (it cannot be c
 
 from __future__ import annotations
 
+import difflib
 import re
 from xml.etree.ElementTree import Element
 
-from engine.builder import did_you_mean
-from engine.conditions import AnyValue, CellSyntaxError, parse_condition, type_problems
+from engine.conditions import (
+    AnyValue,
+    CellSyntaxError,
+    format_value,
+    parse_condition,
+    type_problems,
+)
 from engine.dmn.clauses import RawColumn, RawDecision, RawRule
-from engine.dmn.entries import bare_names, list_test_text, value_list
-from engine.dmn.outputs import typed_literal
+from engine.dmn.entries import (
+    FeelProblem,
+    list_test_text,
+    syntax_problem,
+    unary_tests,
+    value_list,
+)
+from engine.dmn.outputs import typed_literal, typeref_hint
 from engine.dmn.typerefs import TYPE_REF
-from engine.dmn.xml import DmnLocation, Problems, dmn_name, local_name
+from engine.dmn.xml import MALFORMED, DmnLocation, Problems, dmn_name, local_name
 from engine.model import Cell, InputColumn, InputDef, OutputDef, Rule, Table
 from engine.tables import ColumnType, column_type
 
@@ -28,10 +40,17 @@ def resolve_column(
     column: RawColumn,
     by_name: dict[str, Element],
     decisions: list[RawDecision],
+    typed_inputs: set[str],
     problems: Problems,
 ) -> None:
-    """Set ``column.source``: the input or output its expression names (``Decision`` or
-    ``Decision.Component``), which the decision must require."""
+    """Set ``column.source``: what its expression names, which the decision must require —
+    an inputData, a decision (``Decision``, or ``Decision.Output`` for one output of
+    several), or an output clause of a required decision by its name (as Camunda reads
+    them). Any other plain name is a variable no inputData declares (Camunda style): an
+    input of the model named after it. ``typed_inputs``: the names of the inputData that
+    declare a type, against which such a name is checked for a typing mistake."""
+    if column.foreign:
+        return  # reported with its expression language
     text = column.expression
     target = by_name.get(text)
     component = None
@@ -40,27 +59,27 @@ def resolve_column(
         candidate = by_name.get(dmn_name(head))
         if candidate is not None and local_name(candidate) == "decision":
             target, component = candidate, dmn_name(tail)
-    if target is None:
-        if text:
-            _report_unknown(text, column.where, [*by_name], problems)
-        else:
-            problems.add(
+        elif candidate is not None:
+            problems.unsupported(
                 column.where,
-                "the input expression is empty",
-                "name the inputData or decision this column reads, for example 'Age'",
+                f"the input expression '{text}' reads a component of inputData "
+                f"'{dmn_name(head)}'; structured inputs are",
+                "use one inputData per value, of type number, string or boolean",
             )
+            return
+    if target is None:
+        _unresolved(decision, column, decisions, typed_inputs, [*by_name], problems)
         return
     target_name = dmn_name(target.get("name"))
     if target.get("id", "") not in decision.requires:
         problems.add(
             column.where,
-            f"input expression '{text}' names {local_name(target)} "
+            f"the input expression '{text}' names {local_name(target)} "
             f"'{target_name}', which the decision does not require",
             f"add an informationRequirement to {local_name(target)} '{target_name}'",
+            code="TV108",
         )
     if local_name(target) == "inputData":
-        if component is not None:  # pragma: no cover - only decisions take components
-            return
         column.source = text
         column.reads_input = True
         return
@@ -68,11 +87,90 @@ def resolve_column(
     if upstream is decision:
         problems.add(
             column.where,
-            f"the decision reads its own output '{text}'",
-            "read an input or another decision",
+            f"the decision reads its own result '{text}'",
+            "read an inputData or another decision",
+            code="TV402",
         )
         return
     column.source = _output_read(column, upstream, component, problems)
+
+
+def _unresolved(
+    decision: RawDecision,
+    column: RawColumn,
+    decisions: list[RawDecision],
+    typed_inputs: set[str],
+    names: list[str],
+    problems: Problems,
+) -> None:
+    """An expression that names no inputData or decision: an output clause of a required
+    decision, a variable, or something the engine cannot read (reported)."""
+    text = column.expression
+    by_id = {d.element.get("id", ""): d for d in decisions}
+    for ident in decision.required_decisions:
+        upstream = by_id.get(ident)
+        if upstream is None or upstream is decision:
+            continue
+        for position, out in enumerate(upstream.outputs):
+            if out.name and out.name == text and position < len(upstream.output_defs):
+                column.source = upstream.output_defs[position].name
+                return
+    if not text:
+        problems.add(
+            column.where,
+            "the input expression is empty",
+            "write the name of the inputData, decision or variable this input reads",
+            code=MALFORMED,
+        )
+        return
+    if "${" in text:
+        problems.unsupported(
+            column.where,
+            f"the input expression '{text}' is JUEL (${{…}}), which",
+            "write the name of an inputData, a required decision or a variable",
+        )
+        return
+    if _SPACED_NAME.fullmatch(text) and not _VARIABLE.fullmatch(text):
+        others = [n for n in names if n != decision.name]
+        close = difflib.get_close_matches(text, others, n=1, cutoff=0.6)
+        problems.add(
+            column.where,
+            f"the input expression '{text}' names no inputData or decision of the model",
+            f"write the name of an inputData or required decision — did you mean '{close[0]}'?"
+            if close
+            else f"add an inputData named '{text}', or read an existing one",
+            code="TV108",
+        )
+        return
+    if not _VARIABLE.fullmatch(text):
+        problems.unsupported(
+            column.where,
+            f"the input expression '{text}' is a FEEL expression, not a name; it",
+            "read a plain name (an inputData, a required decision or a variable) and move "
+            "the computation into the rules or another decision",
+        )
+        return
+    close = difflib.get_close_matches(text, sorted(typed_inputs), n=1, cutoff=0.8)
+    folded = [n for n in typed_inputs if n.casefold() == text.casefold()]
+    if folded or close:
+        problems.add(
+            column.where,
+            f"the input expression '{text}' names no inputData, but is close to inputData "
+            f"'{(folded or close)[0]}'",
+            f"write '{(folded or close)[0]}' exactly, with its spaces and capitals",
+            code="TV108",
+        )
+        return
+    column.source = text
+    column.reads_input = True
+    column.variable = True
+
+
+# A variable name as Camunda input expressions give them: letters, digits, _ and $ (no
+# spaces, no operators, no dots).
+_VARIABLE = re.compile(r"[^\W\d][\w$]*")
+# A FEEL name with spaces (DMN names may hold them), which a variable cannot.
+_SPACED_NAME = re.compile(r"[^\W\d][\w?']*(?: [\w?']+)+")
 
 
 def _output_read(
@@ -88,8 +186,9 @@ def _output_read(
             listed = ", ".join(f"{upstream.name}.{name}" for name in names)
             problems.add(
                 column.where,
-                f"decision '{upstream.name}' has several outputs; a column reads one value",
+                f"decision '{upstream.name}' has several outputs; an input reads one value",
                 f"read one of its outputs: {listed}",
+                code="TV108",
             )
             return None
         return names[0]
@@ -98,25 +197,10 @@ def _output_read(
             column.where,
             f"decision '{upstream.name}' has no output '{component}'",
             "name one of its output clauses",
+            code="TV108",
         )
         return None
     return component
-
-
-def _report_unknown(text: str, where: DmnLocation, names: list[str], problems: Problems) -> None:
-    plain = not re.search(r"[^\w\s./'-]", text)
-    message = (
-        f"input expression '{text}' is not the name of an inputData or a decision"
-        if plain
-        else f"input expression '{text}' is not a plain name; expressions cannot be "
-        "compiled to rules"
-    )
-    problems.add(
-        where,
-        message,
-        "write the name of an inputData or a required decision"
-        + (f" — {did_you_mean(text, names)}" if plain else ""),
-    )
 
 
 def build_table(
@@ -136,8 +220,9 @@ def build_table(
         if raw.rule_id in seen:
             problems.add(
                 raw.where,
-                f"rule id '{raw.rule_id}' is used twice (also at {seen[raw.rule_id]})",
+                f"rule id '{raw.rule_id}' is used twice (also by {seen[raw.rule_id].cell})",
                 "give each rule its own id",
+                code="TV115",
             )
         seen.setdefault(raw.rule_id, raw.where)
         rules.append(_rule(raw, decision, types, problems))
@@ -146,7 +231,7 @@ def build_table(
         decision.name,
         decision.hit_policy,
         decision.aggregation,
-        tuple(InputColumn(c.source or c.expression, c.where) for c in decision.columns),
+        tuple(InputColumn(c.source or "", c.where) for c in decision.columns),
         tuple(decision.output_defs),
         tuple(rules),
         decision.description,
@@ -164,7 +249,10 @@ def _column_types(
     """The type of values each column sees (``None``: its source is already reported)."""
     types: list[ColumnType | None] = []
     for column in decision.columns:
-        source = inputs.get(column.source or "") or outputs.get(column.source or "")
+        source: InputDef | OutputDef | None = None
+        if column.source:
+            source = inputs.get(column.source) if column.reads_input else None
+            source = source or outputs.get(column.source)
         if source is None:
             types.append(None)
             continue
@@ -183,8 +271,10 @@ def _rule(
         for i, (text, at) in enumerate(raw.inputs[: len(decision.columns)])
     )
     values = tuple(
-        typed_literal(text, out.kind, out.allowed_values, at, problems)
-        for (text, at), out in zip(raw.outputs, decision.output_defs, strict=False)
+        typed_literal(text, out.kind, out.allowed_values, at, problems, clause.type_ref)
+        for (text, at), out, clause in zip(
+            raw.outputs, decision.output_defs, decision.outputs, strict=False
+        )
     )
     return Rule(
         raw.number - 1,
@@ -201,8 +291,8 @@ def _rule(
 def _check_chained(
     column: RawColumn, source: OutputDef, ctype: ColumnType | None, problems: Problems
 ) -> None:
-    """A column reading another decision's output: its typeRef and inputValues, if stated,
-    must be the output's."""
+    """A column reading another decision's output: its typeRef, if stated, must be the
+    output's, and its inputValues, if stated, must take every value the output lists."""
     is_list = ctype is not None and ctype.is_list
     if column.type is not None and column.type.base is not None and not is_list:
         expected = TYPE_REF[source.kind]
@@ -212,16 +302,21 @@ def _check_chained(
                 f"the input expression's typeRef '{column.type.base}' differs from the type "
                 f"of output '{source.name}' ({expected})",
                 "give them the same type",
+                code="TV401",
             )
-    if column.values:
-        listed = problems.read_or_report(value_list, column.values, column.values_where)
+    if column.values and source.allowed_values:
+        listed = problems.read_or_report(value_list, column.values, column.values_where, "TV118")
         if listed is None:
             return
-        if set(map(repr, listed)) != set(map(repr, source.allowed_values)):
+        missing = [v for v in source.allowed_values if repr(v) not in set(map(repr, listed))]
+        if missing:
+            shown = ", ".join(format_value(v) for v in missing)
             problems.add(
                 column.values_where,
-                f"inputValues of a column that reads '{source.name}' differ from its outputValues",
-                "state the outputValues of the decision, or leave inputValues out",
+                f"the inputValues leave out {shown}, which decision '{source.table}' may give "
+                f"as '{source.name}' (its outputValues)",
+                "list every value of the decision's outputValues, or leave inputValues out",
+                code="TV401",
             )
 
 
@@ -234,38 +329,63 @@ def _read_cell(
     problems: Problems,
 ) -> Cell:
     shown = text.strip() or "-"
+    column = decision.columns[index]
     if ctype is None:
+        if column.variable:  # a variable without a type: say what its entries hold
+            try:
+                parse_condition(unary_tests(text))
+            except FeelProblem as exc:
+                problems.add(where, exc.message, exc.fix, code=exc.code)
+            except CellSyntaxError as exc:
+                problem = syntax_problem(text, exc)
+                problems.add(where, problem.message, problem.fix, code=problem.code)
         return Cell(shown, AnyValue(), where)
-    parsed = text
+    chained = not column.reads_input
     if ctype.is_list:
-        canonical = list_test_text(text)
-        if canonical is None:
-            source = decision.columns[index].expression
+        parsed = list_test_text(text)
+        if parsed is None:
             problems.add(
                 where,
-                f"'{text}' cannot test the list that '{source}' holds (the result of a "
-                "multi-hit decision)",
+                f"'{text}' cannot test the list that '{column.expression}' holds (the result "
+                "of a multi-hit decision)",
                 'write list contains(?, "a"), several joined with or, not( … ) for none of '
                 "them, or count(?) = 0 for an empty list",
+                code="TV401",
             )
             return Cell(shown, AnyValue(), where)
-        parsed = canonical
     else:
-        names = bare_names(text)
-        if names:
-            problems.add(
-                where,
-                f"'{text}' uses the FEEL name '{names[0]}'; names and functions cannot be "
-                "compiled to rules",
-                'write literal values (text in double quotes, for example "High"), '
-                "comparisons such as >= 18, or ranges such as [1..5]",
-            )
+        try:
+            parsed = unary_tests(text)
+        except FeelProblem as exc:
+            problems.add(where, exc.message, exc.fix, code=exc.code)
             return Cell(shown, AnyValue(), where)
     try:
         condition = parse_condition(parsed)
     except CellSyntaxError as exc:
-        problems.add(where, exc.message, exc.fix)
+        problem = syntax_problem(text, exc)
+        problems.add(where, problem.message, problem.fix, code=problem.code)
         return Cell(shown, AnyValue(), where)
-    for problem in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
-        problems.add(where, problem.message, problem.fix)
+    for found in type_problems(condition, ctype.kind, ctype.allowed, ctype.is_list):
+        code = _type_code(found.kind, chained)
+        fix = typeref_hint(found.fix, column.type_ref) if code == "TV202" else found.fix
+        problems.add(where, _in_dmn_terms(found.message), _in_dmn_terms(fix), code=code)
     return Cell(shown, condition, where)
+
+
+def _in_dmn_terms(text: str) -> str:
+    """The cell checks' words (shared with workbooks) for a DMN entry: an input, not a
+    column; no workbook example value."""
+    text = text.replace("this column is", "this input is")
+    return text.replace(', for example "focal"', "").replace("for example 'not(\"focal\")'", "")
+
+
+def _type_code(kind: str, chained: bool) -> str:
+    """The code of a problem :func:`engine.conditions.type_problems` found (its ``kind``): a
+    range holding no value (TV206), a value outside the allowed ones (TV203), a value of the
+    wrong type (TV202); TV401 when the column reads another decision, whose outputs give
+    its type."""
+    if kind == "empty":
+        return "TV206"
+    if chained:
+        return "TV401"
+    return "TV203" if kind == "allowed" else "TV202"

@@ -27,6 +27,8 @@ from engine.dmn.typerefs import TypeResolver
 from engine.dmn.xml import (
     DMN_NAMESPACE,
     EXTENSION_NAMESPACE,
+    MALFORMED,
+    UNSUPPORTED,
     DmnLocation,
     Problems,
     dmn_name,
@@ -36,11 +38,13 @@ from engine.dmn.xml import (
     parse_xml,
 )
 from engine.errors import Problem, UnreadableFile, WorkbookError
-from engine.model import About, Model, OutputDef
+from engine.model import About, InputDef, Model, OutputDef
 
 MAX_DMN_BYTES = 100 * 2**20  # far above any real model; nothing larger is read
 
-# Top-level elements that only document a model: read past without effect.
+# Top-level elements that only document a model: read past without effect. A decision
+# service only groups decisions of the model behind an interface; its decisions are read
+# as they are.
 _DOCUMENTATION = {
     "description",
     "extensionElements",
@@ -51,27 +55,31 @@ _DOCUMENTATION = {
     "group",
     "performanceIndicator",
     "organizationUnit",
+    "decisionService",
 }
 _UNSUPPORTED = {
-    "businessKnowledgeModel": "business knowledge models (functions) cannot be compiled to rules",
-    "decisionService": "decision services cannot be compiled to rules",
-    "import": "models cannot import other models",
+    "businessKnowledgeModel": "a business knowledge model (a function that decisions invoke)",
+    "import": "an import of another model",
 }
 
 
 def read_dmn_file(path: str | Path) -> Model:
-    """Read and check a ``.dmn`` file; the model is not compiled yet (``engine.load`` does)."""
+    """Read and check a DMN file; the model is not compiled yet (``engine.load`` does)."""
     path = Path(path)
     if not path.is_file():
-        raise UnreadableFile([Problem(None, "file not found", "check the path")], str(path))
+        raise UnreadableFile(
+            [Problem(None, "file not found", "check the path", "TV001")], str(path)
+        )
     try:
-        if path.stat().st_size > MAX_DMN_BYTES:
+        size = path.stat().st_size
+        if size > MAX_DMN_BYTES:
             raise UnreadableFile(
                 [
                     Problem(
                         None,
-                        f"the file is too large ({path.stat().st_size / 2**20:,.0f} MB)",
+                        f"the file is too large ({size / 2**20:,.0f} MB)",
                         f"keep it under {MAX_DMN_BYTES // 2**20} MB",
+                        "TV003",
                     )
                 ],
                 str(path),
@@ -79,7 +87,14 @@ def read_dmn_file(path: str | Path) -> Model:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(
-            [Problem(None, f"the file cannot be read ({exc.strerror})", "check its permissions")],
+            [
+                Problem(
+                    None,
+                    f"the file cannot be read ({exc.strerror})",
+                    "check its permissions",
+                    "TV001",
+                )
+            ],
             str(path),
         ) from exc
     return read_dmn(data, str(path))
@@ -89,6 +104,18 @@ def read_dmn(data: bytes, source: str = "<dmn>", version: str = "") -> Model:
     """Read DMN XML into a checked model. Raises :class:`UnreadableFile` when ``data`` is not
     a DMN model and :class:`WorkbookError` listing every problem otherwise. The version is
     a hash of ``data`` unless given."""
+    if len(data) > MAX_DMN_BYTES:
+        raise UnreadableFile(
+            [
+                Problem(
+                    None,
+                    f"the model is too large ({len(data) / 2**20:,.0f} MB)",
+                    f"keep it under {MAX_DMN_BYTES // 2**20} MB",
+                    "TV003",
+                )
+            ],
+            source,
+        )
     root = parse_xml(data, source)
     if local_name(root) != "definitions" or not DMN_NAMESPACE.match(namespace_of(root)):
         found = f"<{local_name(root)}>" + (
@@ -99,8 +126,9 @@ def read_dmn(data: bytes, source: str = "<dmn>", version: str = "") -> Model:
                 Problem(
                     None,
                     f"this is not a DMN model (the document is {found})",
-                    "give a DMN 1.2 to 1.5 file whose root is <definitions> in an OMG DMN "
+                    "give a DMN 1.1 to 1.5 file whose root is <definitions> in an OMG DMN "
                     "namespace",
+                    "TV001",
                 )
             ],
             source,
@@ -142,15 +170,20 @@ class _Reader:
             read_decision(decision, self.types, problems)
         for decision in self.decisions:
             define_outputs(decision, self.types, problems)
+        report_cycles(self.decisions, problems)
+        typed = {_name(el) for el in self.inputs if _typed(el)}
         for decision in self.decisions:
             for column in decision.columns:
-                resolve_column(decision, column, self.by_name, self.decisions, problems)
-        inputs = tuple(input_def(el, self.decisions, self.types, problems) for el in self.inputs)
+                resolve_column(decision, column, self.by_name, self.decisions, typed, problems)
+        inputs = self._inputs()
         input_names = {i.name for i in inputs}
         outputs: dict[str, OutputDef] = {}
         for decision in self.decisions:
             for out in decision.output_defs:
-                register_output(out, input_names, outputs, problems.found)
+                if out.name:  # an unnamed one is reported where it is declared
+                    found: list[Problem] = []
+                    register_output(out, input_names, outputs, found)
+                    problems.found.extend(_coded(found, "TV109"))
         list_outputs = {o.name for d in self.decisions if d.returns_list for o in d.output_defs}
         by_name = {i.name: i for i in inputs}
         built = [build_table(d, by_name, outputs, list_outputs, problems) for d in self.decisions]
@@ -160,21 +193,41 @@ class _Reader:
                 DmnLocation("definitions", None),
                 "the model has no decision",
                 "add a decision whose logic is a decision table",
+                code="TV102",
             )
-        ordered = order_tables(tables, problems.found, input_names)
         if problems.found:
             raise WorkbookError(problems.found, self.source)
+        found = []
+        ordered = order_tables(tables, found, input_names)
+        if found:  # every read is required, and requirements have no cycle: cannot happen
+            raise WorkbookError(_coded(found, "TV402"), self.source)
         return Model(self._about(), inputs, tuple(ordered), (), version, self.source)
+
+    def _inputs(self) -> tuple[InputDef, ...]:
+        """Every inputData that declares or is given a type, then every variable the input
+        expressions read without an inputData, in the order first read."""
+        found = [
+            input_def(_name(el), el, self.decisions, self.types, self.problems)
+            for el in self.inputs
+        ]
+        variables = dict.fromkeys(
+            c.source for d in self.decisions for c in d.columns if c.variable and c.source
+        )
+        found.extend(
+            input_def(name, None, self.decisions, self.types, self.problems) for name in variables
+        )
+        return tuple(i for i in found if i is not None)
 
     def _top_level(self, child: Element) -> None:
         local = local_name(child)
         if namespace_of(child) != namespace_of(self.root):
-            if local == "DMNDI":
+            if local == "DMNDI" or not isinstance(child.tag, str):
                 return
             self.problems.add(
                 DmnLocation("definitions", None),
                 f"element <{local}> (namespace {namespace_of(child) or 'none'}) is not part of DMN",
                 "remove it, or put vendor data inside extensionElements",
+                code=MALFORMED,
             )
             return
         if local == "itemDefinition":
@@ -182,7 +235,7 @@ class _Reader:
         elif local == "inputData":
             self.inputs.append(child)
         elif local == "decision":
-            name = dmn_name(child.get("name"))
+            name = _name(child)
             self.decisions.append(RawDecision(child, name, f"decision '{name}'"))
         elif local in _DOCUMENTATION:
             return
@@ -191,30 +244,35 @@ class _Reader:
             ident = child.get("id")
             where = DmnLocation(f"{local} '{name}'" if name else local, ident and f"id '{ident}'")
             self.problems.unsupported(
-                where, _UNSUPPORTED[local], "keep only inputData and decision tables"
+                where,
+                _UNSUPPORTED[local],
+                "write the logic as decision tables in this model's decisions",
             )
         else:
             self.problems.add(
                 DmnLocation("definitions", label(child)),
                 f"element <{local}> is not supported",
                 "keep only itemDefinition, inputData and decisions whose logic is a decision table",
+                code=UNSUPPORTED,
             )
 
     def _index_names(self) -> None:
         """``by_name``: every inputData and decision by its name, which must be unique."""
         for el in [*self.inputs, *(d.element for d in self.decisions)]:
-            name = dmn_name(el.get("name"))
+            name = _name(el)
             if not name:
                 self.problems.add(
                     DmnLocation(label(el), None),
                     f"{local_name(el)} has no name",
                     "give it a name attribute",
+                    code="TV106",
                 )
             elif name in self.by_name:
                 self.problems.add(
                     DmnLocation(f"{local_name(el)} '{name}'", None),
                     f"the name '{name}' is used twice",
                     "give every inputData and decision its own name",
+                    code="TV109",
                 )
             else:
                 self.by_name[name] = el
@@ -242,4 +300,91 @@ class _Reader:
             clinical_reviewer=fields.get("clinicalReviewer", ""),
             review_date=fields.get("reviewDate", ""),
             description=description,
+            cells=tuple(
+                (field, DmnLocation("definitions", f"extensionElements, triage:about @{attr}"))
+                for field, attr in _ABOUT_ATTRIBUTES.items()
+            ),
         )
+
+
+# About fields and the attributes of <triage:about> that hold them (engine.dmn.writer).
+_ABOUT_ATTRIBUTES = {
+    "table_id": "tableId",
+    "title": "title",
+    "version": "version",
+    "owner": "owner",
+    "clinical_reviewer": "clinicalReviewer",
+    "review_date": "reviewDate",
+}
+
+
+def _name(el: Element) -> str:
+    """The name an inputData or decision is known by: its variable's, which names the value
+    (DMN requires it to be the element's name; where an older model differs, the value is
+    read and reported under the variable's name, as KIE does), else its own; a decision
+    without either is named by its id, as Camunda's engine knows decisions by their ids."""
+    variable = next((c for c in el if local_name(c) == "variable"), None)
+    name = dmn_name(variable.get("name")) if variable is not None else ""
+    name = name or dmn_name(el.get("name"))
+    if not name and local_name(el) == "decision":
+        return dmn_name(el.get("id"))
+    return name
+
+
+def _typed(el: Element) -> bool:
+    """Does the inputData declare a type (a DMN-style inputData, not a Camunda note)?"""
+    return any(local_name(c) == "variable" and (c.get("typeRef") or "").strip() for c in el)
+
+
+def _coded(found: list[Problem], code: str) -> list[Problem]:
+    """Problems a shared builder function found, with the code of its check."""
+    return [p if p.code else Problem(p.location, p.message, p.fix, code) for p in found]
+
+
+def report_cycles(decisions: list[RawDecision], problems: Problems) -> None:
+    """Decisions that require each other in a cycle (``A -> B -> A``) cannot be evaluated in
+    any order: each cycle is reported once, naming its decisions in order."""
+    by_id = {d.element.get("id", ""): d for d in decisions if d.element.get("id")}
+    state: dict[int, int] = {}  # id(decision) -> 1 on the path, 2 done
+    reported: set[frozenset[int]] = set()
+    for start in decisions:
+        if state.get(id(start)):
+            continue
+        path: list[RawDecision] = [start]
+        todo = [iter(_required(start, by_id))]
+        state[id(start)] = 1
+        while todo:  # depth first, without recursion: any chain length is safe
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                state[id(path.pop())] = 2
+                todo.pop()
+                continue
+            if state.get(id(nxt)) == 1:
+                cycle = path[path.index(nxt) :]
+                key = frozenset(map(id, cycle))
+                if key not in reported:
+                    reported.add(key)
+                    _report_cycle(cycle, problems)
+            elif not state.get(id(nxt)):
+                state[id(nxt)] = 1
+                path.append(nxt)
+                todo.append(iter(_required(nxt, by_id)))
+
+
+def _required(decision: RawDecision, by_id: dict[str, RawDecision]) -> list[RawDecision]:
+    return [by_id[i] for i in decision.required_decisions if i in by_id]
+
+
+def _report_cycle(cycle: list[RawDecision], problems: Problems) -> None:
+    names = " -> ".join(f"'{d.name}'" for d in [*cycle, cycle[0]])
+    what = (
+        f"decision '{cycle[0].name}' requires itself"
+        if len(cycle) == 1
+        else f"the information requirements form a cycle: {names}"
+    )
+    problems.add(
+        DmnLocation(cycle[0].where, None),
+        f"{what}; no decision of the cycle can be evaluated first",
+        "remove one requiredDecision of the cycle",
+        code="TV402",
+    )

@@ -46,6 +46,7 @@ def _check_names(model: Model) -> None:
                     f"table '{table.name}' has the name of an input, and DMN needs every "
                     "input and decision to have its own name",
                     "rename the table",
+                    "TV109",
                 )
             )
     if problems:

@@ -11,11 +11,13 @@ is a warning (``TV208``).
 from __future__ import annotations
 
 from engine.conditions import AnyOf, AnyValue, Condition, Equals, format_value
+from engine.dmn.xml import DmnLocation
 from engine.model import InputDef, Kind, Model, Rule
 from engine.validation.codes import finding
 from engine.validation.domains import Dim, numeric_dim
 from engine.validation.findings import Finding
 from engine.validation.space import Column, TableSpace
+from engine.validation.tablefindings import in_dmn
 
 
 def cell_findings(space: TableSpace, model: Model) -> list[Finding]:
@@ -36,7 +38,7 @@ def cell_findings(space: TableSpace, model: Model) -> list[Finding]:
                         code,
                         f"'{cell.text}' can never match ({reason}): "
                         f"rule {rule.rule_id} never applies",
-                        _fix(code),
+                        _fix(code, in_dmn(space.table)),
                     )
                 )
             elif not column.is_list and isinstance(condition, AnyOf) and len(condition.items) > 1:
@@ -112,8 +114,10 @@ def _why_never(column: Column, condition: Condition, model: Model) -> tuple[str,
     if isinstance(source, InputDef) and source.value_range is not None and dim.kind == "number":
         if _unranged(dim, source).mask(condition) & _unranged(dim, source).possible:
             unit = f" {source.unit}" if source.unit else ""
+            dmn = isinstance(source.location, DmnLocation)
+            stated = "its allowedValues" if dmn else "Inputs sheet"
             return "TV204", (
-                f"'{column.name}' only takes values in {source.value_range}{unit} (Inputs sheet)"
+                f"'{column.name}' only takes values in {source.value_range}{unit} ({stated})"
             )
     if dim.kind == "number":
         return "TV207", f"no whole number fits it, and '{column.name}' is an integer"
@@ -128,7 +132,12 @@ def _unranged(dim: Dim, source: InputDef) -> Dim:
     )
 
 
-def _fix(code: str) -> str:
+def _fix(code: str, dmn: bool) -> str:
+    if dmn:
+        return {
+            "TV204": "write a test inside the allowed range, or widen the input's allowedValues",
+            "TV404": "test a value the other decision gives, or add a rule there that gives it",
+        }.get(code, "rewrite the entry so that some value matches it, or delete the rule")
     return {
         "TV204": "write a test inside the allowed range, or widen the range on the Inputs sheet",
         "TV404": "test a value the other table gives, or add a rule there that gives it",
@@ -162,7 +171,9 @@ def unused_inputs(model: Model) -> list[Finding]:
             finding(
                 "TV403",
                 f"input '{definition.name}' is declared but no table reads it",
-                "use it in a table, or delete its row if it is not needed",
+                "read it in a decision, or delete the inputData if it is not needed"
+                if isinstance(where, DmnLocation)
+                else "use it in a table, or delete its row if it is not needed",
                 sheet=where.sheet if where else None,
                 cells=[where.cell] if where and where.cell else [],
             )

@@ -9,7 +9,9 @@ table that dispatches on it: a rule whose cell matches that value, and would not
 without it.
 
 A column that only asks whether there is a value at all (``null``, ``not(null)``, ``-``)
-does not dispatch on values and is not checked.
+does not dispatch on values and is not checked. Nor is the upstream table's Default: it is
+what that table gives when none of its rules apply ("no finding"), and a reading table that
+does nothing special with it is right to.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine.hitpolicy import value_key
 from engine.model import Kind, Model, OutputDef, Table
 from engine.validation.codes import finding
 from engine.validation.findings import Finding
+from engine.validation.tablefindings import in_dmn
 
 
 def unread_values(model: Model) -> list[Finding]:
@@ -39,16 +42,19 @@ def unread_values(model: Model) -> list[Finding]:
                 if any(_picks_up(c, value, as_list) for c in cells):
                     continue
                 where = column.location
+                dmn = in_dmn(table)
+                kind, entry = ("decision", "entry") if dmn else ("table", "cell")
                 findings.append(
                     finding(
                         "TV405",
-                        f"table '{producer.name}' can give {column.name} "
-                        f"{format_value(value)}, but no rule of table '{table.name}' picks it up, "
-                        "so such a case falls through to what the table does when no rule "
+                        f"{kind} '{producer.name}' can give {column.name} "
+                        f"{format_value(value)}, but no rule of {kind} '{table.name}' picks it "
+                        f"up, so such a case falls through to what the {kind} does when no rule "
                         "matches",
-                        f"add a rule to table '{table.name}' whose {column.name} cell tests "
-                        f"{format_value(value)}, or remove the value from table '{producer.name}'",
-                        sheet=where.sheet if where else table.sheet,
+                        f"add a rule to {kind} '{table.name}' whose {column.name} {entry} tests "
+                        f"{format_value(value)}, or remove the value from {kind} "
+                        f"'{producer.name}'",
+                        sheet=where.sheet if where and not dmn else table.sheet,
                         cells=[where.cell] if where and where.cell else [],
                         table=table.name,
                     )
@@ -57,12 +63,12 @@ def unread_values(model: Model) -> list[Finding]:
 
 
 def _given(table: Table, output: OutputDef) -> list[Value]:
-    """The values of ``output`` some rule (or the default) of ``table`` gives, in the order
-    of its Output values."""
+    """The values of ``output`` some rule of ``table`` gives, other than its Default, in
+    the order of its Output values."""
     k = table.outputs.index(output)
     given = {value_key(r.outputs[k]) for r in table.rules if r.outputs[k] is not None}
-    if output.has_default and output.default is not None:
-        given.add(value_key(output.default))
+    if output.has_default:
+        given.discard(value_key(output.default))
     listed: list[Any] = list(output.allowed_values)
     if not listed and output.kind is Kind.BOOLEAN:
         listed = [True, False]

@@ -61,6 +61,8 @@ _CHECKS = (
     Check("TV123", E, "a formula has no saved result"),
     Check("TV124", I, "a sheet is not read by the engine"),
     Check("TV125", E, "a cell holds an Excel error value"),
+    Check("TV126", E, "a DMN construct outside the supported subset"),
+    Check("TV127", E, "a DMN element lacks a part it needs"),
     Check("TV199", E, "another problem in the workbook"),
     Check("TV201", E, "a cell cannot be read as a test"),
     Check("TV202", E, "a value has the wrong type"),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from engine.model import Model
 from engine.validation.codes import finding
 from engine.validation.findings import Finding, VignetteResult
+from engine.validation.tablefindings import in_dmn
 
 Coverage = dict[str, dict[str, list[str]]]  # table -> rule id -> vignette ids, in sheet order
 
@@ -35,14 +36,20 @@ def coverage_findings(model: Model, coverage: Coverage) -> list[Finding]:
             if coverage.get(table.name, {}).get(rule.rule_id):
                 continue
             where = rule.location
+            if in_dmn(table):
+                message = f"no test case fires rule {rule.rule_id} of decision '{table.name}'"
+                fix = "convert the model (triage convert) and add a case whose facts make "
+                fix += "this rule fire, with the outputs a reviewer expects"
+            else:
+                message = f"no vignette fires rule {rule.rule_id} of table '{table.name}'"
+                fix = "add a row to the Tests sheet whose facts make this rule fire, with the "
+                fix += "outputs a reviewer expects"
             findings.append(
                 finding(
                     "TV505",
-                    f"no vignette fires rule {rule.rule_id} of table '{table.name}', so no "
-                    "expected result checks it",
-                    "add a row to the Tests sheet whose facts make this rule fire, with the "
-                    "outputs a reviewer expects",
-                    sheet=where.sheet if where else table.sheet,
+                    f"{message}, so no expected result checks it",
+                    fix,
+                    sheet=where.sheet if where and not in_dmn(table) else table.sheet,
                     cells=[where.cell] if where and where.cell else [],
                     table=table.name,
                     rules=[rule.rule_id],

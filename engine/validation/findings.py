@@ -8,9 +8,12 @@ message with a fix written for the person who maintains the workbook.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+_A1 = re.compile(r"[A-Z]{1,3}[0-9]+")
 
 
 class Severity(StrEnum):
@@ -47,7 +50,11 @@ class Finding:
         if any(ch in sheet for ch in " !'-") or not sheet:
             sheet = "'" + sheet.replace("'", "''") + "'"
         shown = list(self.cells[:6]) + (["…"] if len(self.cells) > 6 else [])
-        return f"{sheet}!{', '.join(shown)}" if self.cells else sheet
+        if not self.cells:
+            return sheet
+        if not all(_A1.fullmatch(c) for c in self.cells):  # a DMN model's parts, not cells
+            return ", ".join([self.sheet, *shown])
+        return f"{sheet}!{', '.join(shown)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {

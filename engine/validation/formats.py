@@ -14,11 +14,13 @@ from xml.etree import ElementTree as ET
 
 import click
 
+from engine.dmn.xml import is_dmn_path
 from engine.validation.findings import Finding, Report, Severity
 
 FORMATS = ("text", "json", "junit")
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 WORKBOOK = "Workbook"
+MODEL = "Model"  # a DMN file
 
 
 def render(report: Report, fmt: str = "text", *, color: bool = False, strict: bool = False) -> str:
@@ -50,8 +52,13 @@ def render_text(report: Report, color: bool = False, strict: bool = False) -> st
 def _by_sheet(report: Report) -> dict[str, list[Finding]]:
     grouped: dict[str, list[Finding]] = {}
     for f in report.sorted_findings():
-        grouped.setdefault(f.sheet or WORKBOOK, []).append(f)
+        grouped.setdefault(f.sheet or _whole(report), []).append(f)
     return grouped
+
+
+def _whole(report: Report) -> str:
+    """The heading of findings about the whole file."""
+    return MODEL if is_dmn_path(report.source) else WORKBOOK
 
 
 def _text_finding(f: Finding, style: Callable[..., str]) -> list[str]:
@@ -97,10 +104,10 @@ def _plural(count: int, word: str) -> str:
 def render_junit(report: Report, strict: bool = False) -> str:
     root = ET.Element("testsuites", name=f"triage validate {report.source}")
     grouped = _by_sheet(report)
-    names = [WORKBOOK, *report.sheets, *(s for s in grouped if s not in report.sheets)]
+    names = [_whole(report), *report.sheets, *(s for s in grouped if s not in report.sheets)]
     for sheet in dict.fromkeys(names):
         findings = grouped.get(sheet, [])
-        if sheet == WORKBOOK and not findings:
+        if sheet == _whole(report) and not findings:
             continue
         suite = ET.SubElement(root, "testsuite", name=f"checks: {sheet}")
         classname = f"triage.validate.{sheet}"

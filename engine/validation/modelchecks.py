@@ -45,7 +45,7 @@ def check_model(model: Model, max_nodes: int = MAX_NODES) -> list[Finding]:
                     "TV602",
                     f"table '{table.name}' not analysed: the validator failed "
                     f"({type(exc).__name__}: {exc})",
-                    "please report this, with the workbook",
+                    "please report this, with the file",
                     sheet=table.sheet,
                     table=table.name,
                 )

@@ -24,6 +24,7 @@ from engine.validation.tablefindings import (
     at_rules,
     chained_note,
     describe,
+    in_dmn,
     intersection,
     more,
     names,
@@ -173,8 +174,10 @@ def _free_text_note(space: TableSpace) -> list[Finding]:
         finding(
             "TV603",
             f"{', '.join(free)} can hold any text, so gaps are looked for only among the texts "
-            "the cells name",
-            "make it an enum input with its allowed values to have every case checked",
+            + ("the rules' entries name" if in_dmn(table) else "the cells name"),
+            "give it inputValues (or a type with allowedValues) to have every case checked"
+            if in_dmn(table)
+            else "make it an enum input with its allowed values to have every case checked",
             sheet=table.sheet,
             cells=[c for c in cells if c],
             table=table.name,
@@ -197,7 +200,11 @@ def _gaps(space: TableSpace, gaps: list[Box]) -> list[Finding]:
                 f"no rule matches when {describe(space, gap)}, and there is no default"
                 + chained_note(space, gap),
                 (f"add a rule for these cases ({rule}), " if rule else "add rules for them, ")
-                + "or write a Default in row 8",
+                + (
+                    "or give the output clause a defaultOutputEntry"
+                    if in_dmn(table)
+                    else "or write a Default in row 8"
+                ),
                 sheet=table.sheet,
                 cells=cells,
                 table=table.name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.conditions import format_value
-from engine.hitpolicy import Aggregation, HitPolicy, value_key
+from engine.hitpolicy import Aggregation, HitPolicy, repeats_matter, value_key
 from engine.model import Table
 from engine.validation.codes import finding
 from engine.validation.cuts import Box, bits
@@ -24,6 +24,7 @@ from engine.validation.partition import Explorer, OutOfBudget
 from engine.validation.space import TableSpace
 from engine.validation.tablefindings import (
     at_rules,
+    in_dmn,
     names,
     not_analysed,
     outputs_key,
@@ -48,7 +49,9 @@ def analyse_table(space: TableSpace, max_nodes: int = MAX_NODES) -> TableAnalysi
     table = space.table
     index = BoxIndex(space.boxes, len(space.dims))
     handled = _duplicates(space, result)
-    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.FIRST):
+    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.FIRST) and not repeats_matter(
+        table.hit_policy, table.aggregation
+    ):
         _covered_by_same(space, index, handled, result)
     if table.hit_policy in (HitPolicy.FIRST, HitPolicy.PRIORITY):
         _masked(space, index, handled, result, max_nodes)
@@ -61,8 +64,11 @@ def analyse_table(space: TableSpace, max_nodes: int = MAX_NODES) -> TableAnalysi
 def _duplicates(space: TableSpace, result: TableAnalysis) -> set[int]:
     """Rules with the same conditions. Under UNIQUE (and ANY with different outputs) the
     overlap check reports them; under a multi-hit policy only same-output repeats are
-    mistakes (two outputs for one case may be intended)."""
+    suspect (two outputs for one case may be intended). Deleting one is advised only where
+    that changes no result; where every match counts (COLLECT, SUM, COUNT, RULE ORDER,
+    OUTPUT ORDER) the finding says what the repeat does instead."""
     policy = space.table.hit_policy
+    counted = repeats_matter(policy, space.table.aggregation)
     groups: dict[tuple[Box, ...], list[int]] = {}
     for rule, mine in enumerate(space.rule_boxes):
         if mine:
@@ -71,8 +77,11 @@ def _duplicates(space: TableSpace, result: TableAnalysis) -> set[int]:
     for rules in groups.values():
         if len(rules) < 2 or policy is HitPolicy.UNIQUE:
             continue
-        if policy in (HitPolicy.FIRST, HitPolicy.PRIORITY):
+        if policy is HitPolicy.FIRST:
             sets: list[list[int]] = [rules]
+        elif policy is HitPolicy.PRIORITY:  # the most important output wins, then rule order
+            table = space.table
+            sets = [sorted(rules, key=lambda r: (priority_key(table, table.rules[r]), r))]
         else:
             by_output: dict[Any, list[int]] = {}
             for r in rules:
@@ -83,23 +92,38 @@ def _duplicates(space: TableSpace, result: TableAnalysis) -> set[int]:
                 continue
             ids = space.rule_ids(same)
             verb = "is" if len(same) == 2 else "are"
-            effect = f"{verb} never chosen" if policy.single_hit else "only repeat the output"
-            result.findings.append(
-                at_rules(
-                    space,
-                    same,
-                    "TV304",
-                    f"rules {names(ids)} have the same conditions; {names(ids[1:])} {effect}",
-                    f"delete {names(ids[1:])}, or change its conditions",
+            if counted:
+                message = (
+                    f"rules {names(ids)} have the same conditions and the same output, so every "
+                    f"case they match gets that output {len(same)} times in the {_result(space)}"
                 )
-            )
+                fix = (
+                    "if the output should count once, merge them into one rule; if the repeat "
+                    "is meant, leave them"
+                )
+            else:
+                effect = f"{verb} never chosen" if policy.single_hit else "only repeat the output"
+                message = f"rules {names(ids)} have the same conditions; {names(ids[1:])} {effect}"
+                fix = f"delete {names(ids[1:])}, or change its conditions"
+            result.findings.append(at_rules(space, same, "TV304", message, fix))
             handled.update(same[1:])
     return handled
+
+
+def _result(space: TableSpace) -> str:
+    """What a repeated output changes, in words: ``list``, ``COLLECT SUM``."""
+    table = space.table
+    if table.aggregation is not None:
+        return f"COLLECT {table.aggregation}"
+    return f"{table.hit_policy} list"
 
 
 def _covered_by_same(
     space: TableSpace, index: BoxIndex, handled: set[int], result: TableAnalysis
 ) -> None:
+    """A rule covered by another with the same output adds nothing, under the policies where
+    a repeat changes no result (ANY, PRIORITY, COLLECT MIN and MAX; see
+    :func:`engine.hitpolicy.repeats_matter`): there deleting it is safe advice."""
     table = space.table
     for rule, mine in enumerate(space.rule_boxes):
         if len(mine) != 1 or rule in handled:
@@ -116,7 +140,11 @@ def _covered_by_same(
         if cover is None:
             continue
         ids = space.rule_ids([rule, cover])
-        effect = "gives nothing more" if table.hit_policy.single_hit else "repeats its output"
+        effect = (
+            "gives nothing more"
+            if table.hit_policy.single_hit
+            else f"repeats its output, which does not change the COLLECT {table.aggregation}"
+        )
         result.findings.append(
             at_rules(
                 space,
@@ -240,8 +268,11 @@ def _unproduced(table: Table, space: TableSpace, result: TableAnalysis) -> None:
                     finding(
                         "TV308",
                         f"output '{out.name}' lists no values, so {table.hit_policy} has no "
-                        "order to go by and keeps the rules' row order",
-                        "list the values in row 7, most important first",
+                        "order to go by and keeps the rules' order",
+                        "list its outputValues (or its type's allowedValues), most important "
+                        "first"
+                        if in_dmn(table)
+                        else "list the values in row 7, most important first",
                         sheet=table.sheet,
                         cells=cells,
                         table=table.name,

@@ -8,7 +8,6 @@ findings. A problem without a code is a bug in the reader that made it, and beco
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,20 +18,6 @@ from engine.values import text_of
 from engine.workbook import Sheet
 
 KIND_ROW, NAME_ROW = 5, 6  # 1-based rows of a table sheet
-
-# The DMN reader's problems do not carry codes yet; until they do, these few words decide.
-_DMN_CODES = (
-    (r"no decision table", "TV102"),
-    (r"no Output column|column has no kind|unknown column kind", "TV110"),
-    (r"cycle|reads its own output", "TV402"),
-    (r"\(at most \d+\)|more than \d+", "TV116"),
-    (r"hit policy|aggregation|COLLECT", "TV113"),
-    (r"not an input or an output", "TV108"),
-    (r"is not one of the allowed values", "TV203"),
-    (r"contains no value", "TV206"),
-    (r"is not a valid \w+ name", "TV106"),
-)
-
 
 @dataclass
 class SheetRoles:
@@ -73,11 +58,8 @@ def classify(problems: Iterable[Problem], roles: SheetRoles | None = None) -> li
 
 def _finding(problem: Problem) -> Finding:
     where = problem.location
-    code = problem.code or next(
-        (c for p, c in _DMN_CODES if re.search(p, problem.message)), "TV199"
-    )
     return finding(
-        code,
+        problem.code or "TV199",
         problem.message,
         problem.fix,
         sheet=where.sheet if where else None,

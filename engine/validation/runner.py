@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.dmn.xml import is_dmn_path
 from engine.errors import TriageError, UnreadableFile, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.loader import load, load_sheets
@@ -35,8 +36,6 @@ from engine.validation.vignettes import run_vignettes
 from engine.values import text_of
 from engine.workbook import Sheet, read_workbook
 
-DMN_SUFFIXES = (".dmn",)
-
 
 def validate(
     path: str | Path,
@@ -53,7 +52,7 @@ def validate(
     sheets: tuple[Sheet, ...] = ()
     roles = SheetRoles()
     try:
-        if path.suffix.lower() in DMN_SUFFIXES:
+        if is_dmn_path(path):
             model = load(path)
         else:
             sheets = read_workbook(path)
@@ -69,27 +68,27 @@ def validate(
         return report
     except WorkbookError as error:
         report.findings.extend(classify(error.problems, roles))
-        report.findings.append(_wait())
+        report.findings.append(_wait(is_dmn_path(path)))
         return report
     except TriageError as error:  # durable-rules refused the compiled rules: an engine bug
         report.findings.append(
             finding(
                 "TV199",
                 f"the rules cannot be loaded into the engine ({error})",
-                "please report this, with the workbook",
+                "please report this, with the file",
             )
         )
-        report.findings.append(_wait())
+        report.findings.append(_wait(is_dmn_path(path)))
         return report
     return _analyse(model, report, sheets, vignettes, max_nodes)
 
 
-def _wait() -> Finding:
+def _wait(dmn: bool = False) -> Finding:
+    checks = "overlaps, gaps and masked rules are checked once the model loads"
+    if not dmn:
+        checks = "overlaps, gaps, masked rules and vignettes are checked once the workbook loads"
     return finding(
-        "TV601",
-        "overlaps, gaps, masked rules and vignettes are checked once the workbook "
-        "loads; fix the errors above first",
-        "fix the errors and validate again",
+        "TV601", f"{checks}; fix the errors above first", "fix the errors and validate again"
     )
 
 

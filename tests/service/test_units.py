@@ -44,10 +44,11 @@ def test_explanation_names_results_rules_and_facts() -> None:
     model = engine.load(WORKBOOK)
     explainer = Explainer(model)
     text = explainer.explain(model.evaluate(example_facts()))
-    assert text.startswith("Red flags: none, as no rule matched.")
-    assert ("Likely causes: lifestyle_trigger by rule C19 (row 27), because "
+    assert text.startswith("Electrolytes: false, the table's default, as no rule matched.")
+    assert "Red flags: none, as no rule matched." in text
+    assert ("Likely causes: lifestyle_trigger by rule C19 (row 25), because "
             "caffeine_mg_per_day is 450 (> 400)") in text
-    assert "and 9 more conditions hold" in text  # C24 has 12 conditions
+    assert "and 8 more conditions hold" in text  # C24 has 11 conditions
     assert text.endswith("Advice: from rule A4 (row 12), because disposition is ROUTINE_GP.")
     emergency = {**example_facts(), "breathing_difficulty": "at_rest_or_lying_flat"}
     text = explainer.explain(model.evaluate(emergency))

@@ -220,7 +220,7 @@ def test_the_bundled_workbook_validates_clean() -> None:
     assert report.findings == []  # the helper 'Lists' sheet of choices is not even a note
     assert out.splitlines()[-1].startswith("OK — 0 errors, 0 warnings, 0 notes, vignettes: ")
     assert [line for line in out.splitlines() if line][1:-1] == []  # nothing but the summary
-    assert len(report.vignettes) >= 95 and all(v.passed for v in report.vignettes)
+    assert len(report.vignettes) >= 150 and all(v.passed for v in report.vignettes)
     code, _, _ = invoke("validate", str(MUSCLE), "--strict")
     assert code == 0
     assert _digest(MUSCLE) == before
