@@ -22,7 +22,10 @@ run: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/triage evaluate decision_tables/muscle_twitching.xlsx --facts decision_tables/examples/muscle_twitching_case.json
 
+# .ci/system-packages installs the Debian packages some tests need (LibreOffice, ...) when
+# missing and run as root; otherwise those tests skip and say why.
 test: $(STAMP)
+	bash .ci/system-packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest; code=$$?; if [ $$code -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$code

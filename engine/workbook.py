@@ -3,6 +3,13 @@
 Values are read with pandas' calamine engine (the fastest reader pandas supports here) and
 ``dtype=object`` so that booleans stay booleans. What a cell *holds* is all later stages
 need; styles and comments (openpyxl) matter only to the validator's annotated copy.
+
+An ``.ods`` file says more about a cell than calamine passes on: LibreOffice's booleans
+reach calamine as the numbers 1 and 0, and an error value (``#DIV/0!``) as the number its
+formula last gave. :mod:`engine.odf` reads the types from the file, and they are laid over
+calamine's values here, so that the same workbook saved by Excel, or by LibreOffice as
+``.xlsx`` or ``.ods``, reads as the same cells: booleans are booleans, and an error value
+is an empty cell in every format (the validator reports it, ``TV125``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 
 from engine.errors import Location, Problem, UnreadableFile
 from engine.filesafety import check_file
+from engine.odf import SheetLayout, read_ods_layout
 
 RawValue = None | bool | int | float | str | dt.date | dt.datetime | dt.time
 
@@ -100,13 +108,44 @@ def read_workbook(path: str | Path) -> tuple[Sheet, ...]:
             ],
             str(path),
         ) from exc
+    types = _ods_types(path) if path.suffix.lower() == ".ods" else {}
     sheets = []
     for name, frame in frames.items():
-        rows = tuple(
-            tuple(_clean(v) for v in row) for row in frame.itertuples(index=False, name=None)
-        )
-        sheets.append(Sheet(str(name), _trim(rows)))
+        rows = [[_clean(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+        if str(name) in types:
+            _lay_over(rows, types[str(name)])
+        sheets.append(Sheet(str(name), _trim(tuple(tuple(row) for row in rows))))
     return tuple(sheets)
+
+
+def _ods_types(path: Path) -> dict[str, SheetLayout]:
+    try:
+        return {layout.name: layout for layout in read_ods_layout(path)}
+    except Exception as exc:  # calamine read it, so this is damage only expat notices
+        raise UnreadableFile(
+            [
+                Problem(
+                    None,
+                    f"the workbook cannot be read ({exc})",
+                    "open it in LibreOffice and save it again",
+                    "TV001",
+                )
+            ],
+            str(path),
+        ) from exc
+
+
+def _lay_over(rows: list[list[RawValue]], layout: SheetLayout) -> None:
+    """The cell types the file states, over the values calamine gave for them."""
+    width = max((len(row) for row in rows), default=0)
+    for run in layout.booleans:
+        for r, c in run.cells(len(rows), width):
+            if c < len(rows[r]) and rows[r][c] in (0, 1):  # 0/1/False/True: the same cell
+                rows[r][c] = bool(run.value)
+    for run in layout.errors:
+        for r, c in run.cells(len(rows), width):
+            if c < len(rows[r]):
+                rows[r][c] = None
 
 
 def _clean(value: object) -> RawValue:

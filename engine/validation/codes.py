@@ -36,6 +36,8 @@ _CHECKS = (
     Check("TV003", E, "the file is too large or is a zip bomb"),
     Check("TV004", E, "the file declares XML entities"),
     Check("TV005", E, "a sheet has too many rows or columns"),
+    Check("TV006", E, "the workbook holds macros"),
+    Check("TV007", E, "the workbook holds an embedded object"),
     Check("TV101", E, "a required sheet is missing"),
     Check("TV102", E, "the workbook has no decision table"),
     Check("TV103", W, "a sheet is not recognised and is ignored"),

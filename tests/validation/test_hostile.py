@@ -20,7 +20,7 @@ from engine.loader import load
 from engine.validation import validate
 from tests.validation.workbooks import base_sheets, build, with_openpyxl
 
-HOSTILE_CODES = {"TV001", "TV002", "TV003", "TV004", "TV005"}
+HOSTILE_CODES = {"TV001", "TV002", "TV003", "TV004", "TV005", "TV006", "TV007"}
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
     + b"".join(
@@ -36,9 +36,10 @@ def _valid(path: Path) -> Path:
 
 
 def _rewrite(path: Path, part: str, change: Callable[[bytes], bytes]) -> Path:
+    """``part`` changed by ``change`` (given b"" for a part the archive does not hold)."""
     with zipfile.ZipFile(path) as archive:
         members = {i.filename: archive.read(i) for i in archive.infolist()}
-    members[part] = change(members[part])
+    members[part] = change(members.get(part, b""))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
@@ -118,6 +119,95 @@ def cells_without_references(path: Path) -> Path:
     )
 
 
+def _add(path: Path, part: str, data: bytes) -> Path:
+    return _rewrite(path, part, lambda _: data)
+
+
+def vba_project(path: Path) -> Path:
+    """An .xlsm as Excel saves it with macros: the VBA project is one binary part."""
+    path = _valid(path.with_suffix(".xlsm"))
+    return _add(path, "xl/vbaProject.bin", filesafety.OLE_MAGIC + bytes(504))
+
+
+def macro_sheet(path: Path) -> Path:
+    return _add(_valid(path), "xl/macrosheets/sheet1.xml", b"<xm:macrosheet/>")
+
+
+def vba_in_legacy_file(path: Path) -> Path:
+    """An .xls with macros: an OLE file with a _VBA_PROJECT_CUR storage (name in UTF-16)."""
+    path = path.with_suffix(".xls")
+    names = "Workbook".encode("utf-16-le") + bytes(4) + "_VBA_PROJECT_CUR".encode("utf-16-le")
+    path.write_bytes(filesafety.OLE_MAGIC + bytes(504) + names + bytes(4096))
+    return path
+
+
+def ole_object(path: Path) -> Path:
+    """An OLE object on the Tests sheet (sheet5.xml): the part and the sheet's link to it."""
+    rels = (
+        b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        b'package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.'
+        b'openxmlformats.org/officeDocument/2006/relationships/oleObject" '
+        b'Target="../embeddings/oleObject1.bin"/></Relationships>'
+    )
+    _add(_valid(path), "xl/worksheets/_rels/sheet5.xml.rels", rels)
+    return _add(path, "xl/embeddings/oleObject1.bin", filesafety.OLE_MAGIC + bytes(504))
+
+
+def basic_module(path: Path) -> Path:
+    """What LibreOffice writes for a Basic module in an .ods (the module declares a DTD,
+    which must not be what the refusal says)."""
+    path = _ods(path.with_suffix(".ods"), FILLED_ROW.format(repeat=""))
+    module = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC '
+        b'"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n<script:module '
+        b'xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+        b'script:language="StarBasic">Sub Main\nEnd Sub\n</script:module>'
+    )
+    _add(path, "Basic/script-lc.xml", b"<library:libraries/>")
+    _add(path, "Basic/Standard/script-lb.xml", b"<library:library/>")
+    return _add(path, "Basic/Standard/Module1.xml", module)
+
+
+def python_script(path: Path) -> Path:
+    path = _ods(path.with_suffix(".ods"), FILLED_ROW.format(repeat=""))
+    return _add(path, "Scripts/python/hello.py", b"def hello(*args):\n    pass\n")
+
+
+def _manifest(entries: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        f'"application/vnd.oasis.opendocument.spreadsheet"/>{entries}</manifest:manifest>'
+    ).encode()
+
+
+def embedded_document(path: Path) -> Path:
+    """A spreadsheet embedded in the About sheet of an .ods, as LibreOffice writes it."""
+    frame = (
+        '<table:shapes><draw:frame><draw:object xlink:href="./Object 1"/></draw:frame>'
+        "</table:shapes>"
+    )
+    path = _ods(path.with_suffix(".ods"), frame + FILLED_ROW.format(repeat=""))
+    _add(path, "Object 1/content.xml", b"<office:document-content/>")
+    entry = (
+        '<manifest:file-entry manifest:full-path="Object 1/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    )
+    return _add(path, "META-INF/manifest.xml", _manifest(entry))
+
+
+def ods_with_password(path: Path) -> Path:
+    """An .ods saved with a password: its parts are encrypted and the manifest says how."""
+    path = _ods(path.with_suffix(".ods"), FILLED_ROW.format(repeat=""))
+    _rewrite(path, "content.xml", lambda data: bytes(b ^ 0x5A for b in data))
+    entry = (
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml">'
+        '<manifest:encryption-data manifest:checksum-type="SHA256"/></manifest:file-entry>'
+    )
+    return _add(path, "META-INF/manifest.xml", _manifest(entry))
+
+
 HOSTILE = [
     ("not-a-spreadsheet", not_a_spreadsheet, "TV001", "not an Excel workbook"),
     ("renamed-text-file", renamed_text, "TV001", "not an Excel workbook"),
@@ -129,6 +219,14 @@ HOSTILE = [
     ("million-rows", million_rows, "TV005", "row 1,048,576"),
     ("thousands-of-columns", thousands_of_columns, "TV005", "column 5,000"),
     ("cells-without-references", cells_without_references, "TV005", "column 3,000"),
+    ("ods-password", ods_with_password, "TV002", "password-protected"),
+    ("vba-project", vba_project, "TV006", "macros (VBA project xl/vbaProject.bin)"),
+    ("macro-sheet", macro_sheet, "TV006", "Excel 4 macro sheet"),
+    ("vba-in-xls", vba_in_legacy_file, "TV006", "a VBA project"),
+    ("basic-module", basic_module, "TV006", "Basic module Standard.Module1"),
+    ("python-script", python_script, "TV006", "script python/hello.py"),
+    ("ole-object", ole_object, "TV007", "sheet 'Tests' holds an embedded object"),
+    ("embedded-document", embedded_document, "TV007", "sheet 'About' holds an embedded object"),
 ]
 
 
@@ -197,6 +295,8 @@ def _ods(path: Path, body: str) -> Path:
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
         ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
+        ' xmlns:xlink="http://www.w3.org/1999/xlink"'
         ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
         f'<office:body><office:spreadsheet><table:table table:name="About">{body}'
         "</table:table></office:spreadsheet></office:body></office:document-content>"
@@ -234,3 +334,28 @@ def test_ordinary_workbooks_pass_quickly() -> None:
     start = time.perf_counter()
     check_file(root / "decision_tables" / "muscle_twitching.xlsx")
     assert time.perf_counter() - start < 1
+
+
+def test_charts_and_pictures_are_not_refused(tmp_path: Path) -> None:
+    """A chart is an embedded document in an .ods too, but it only draws cells."""
+    path = embedded_document(tmp_path / "chart.ods")
+    chart = (
+        '<manifest:file-entry manifest:full-path="Object 1/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.chart"/>'
+        '<manifest:file-entry manifest:full-path="Pictures/logo.png" '
+        'manifest:media-type="image/png"/>'
+    )
+    _add(path, "META-INF/manifest.xml", _manifest(chart))
+    check_file(path)
+
+
+def test_an_empty_basic_library_is_no_macro(tmp_path: Path) -> None:
+    """LibreOffice may write the Standard library's index with no module in it."""
+    path = basic_module(tmp_path / "book.ods")
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            if name != "Basic/Standard/Module1.xml":
+                archive.writestr(name, data)
+    check_file(path)
