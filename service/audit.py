@@ -27,6 +27,7 @@ open. A batch writes all its rows in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import weakref
@@ -42,6 +43,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database, missing_table, reason
 from service.database import default_url as _default_url
 from service.sqlitefile import FileReplaced, LockTimeout
+
+log = logging.getLogger("service.audit")
 
 _JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid must be INTEGER
@@ -141,7 +144,12 @@ class AuditLog:
         # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect an expression
         # index, and warns when it tries
         if self.db.backend == "postgresql":
-            connection.execute(sa.schema.CreateIndex(self._unique, if_not_exists=True))
+            try:
+                with connection.begin_nested():  # a failure must not abort the rest
+                    connection.execute(sa.schema.CreateIndex(self._unique, if_not_exists=True))
+            except SQLAlchemyError as error:  # rows from before hold a request id twice
+                log.warning("audit table: no unique index on the request id (%s); a retried "
+                            "write may then store its row twice", reason(error))
 
     def create_schema(self) -> None:
         """Create the table if it is missing (raises when the database cannot be reached)."""

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
 from service.audit import AuditLog, AuditRow, AuditUnavailable, _sqlite_text
 from tests.service.conftest import TABLE, admin, example_facts
@@ -266,3 +267,40 @@ def test_sqlite_time_text_is_what_sqlalchemy_stores(moment: dt.datetime) -> None
     stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
     assert stored is not None
     assert _sqlite_text(moment) == stored(moment.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def test_an_older_table_is_brought_up_to_date_even_with_repeated_request_ids(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A table from before the correlation_id column and the unique index, holding the same
+    client-chosen request id twice (as issue 12 found), still serves: the column is added,
+    and on PostgreSQL the index is left out with a warning rather than failing the schema."""
+    name = f"evaluations_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(database_url)
+    json_type = sa.JSON().with_variant(JSONB(), "postgresql")
+    older = sa.Table(
+        name, sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("case_index", sa.Integer), sa.Column("evaluated_at", sa.DateTime()),
+        sa.Column("table_id", sa.String(200)), sa.Column("version", sa.String(64)),
+        *(sa.Column(c, json_type) for c in ("facts", "outputs", "fired")),
+    )
+    older.create(engine)
+    with engine.begin() as connection:
+        connection.execute(older.insert(), [
+            {"request_id": "visit-123", "evaluated_at": dt.datetime(2026, 1, 1),
+             "table_id": TABLE, "version": "v", "facts": {}, "outputs": {}, "fired": []}
+            for _ in (1, 2)])
+    log = AuditLog(database_url, name)
+    try:
+        log.create_schema()
+        log.record([_row("after")])
+        assert [r["request_id"] for r in log.read(None, 10)][-1] == "after"
+        if log.backend == "postgresql":
+            assert "no unique index" in caplog.text
+    finally:
+        log.dispose()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE {name}")
+        engine.dispose()
