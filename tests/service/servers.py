@@ -252,3 +252,42 @@ def report(fault: str, backend: str, figures: dict[str, Any]) -> None:
     if target:
         with open(target, "a") as out:
             out.write(line + "\n")
+
+
+def facts_with(facts: dict[str, object], name: str, escaped: str) -> str:
+    return json.dumps({**facts, name: "@@"}).replace('"@@"', f'"{escaped}"')
+
+
+def chunked_over_limit(port: int) -> int:
+    """Send 2 MiB in chunks (no Content-Length); the status answered."""
+    with socket.create_connection((HOST, port), timeout=15) as sock:
+        sock.sendall(f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     "\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"[" * 65536
+        try:
+            for _ in range(32):
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before the rest is sent
+        head = sock.recv(65536).decode(errors="replace")
+    return int(head.split()[1])
+
+
+def start(started: list[Serve], tmp_path: Path, url: str, **kwargs: object) -> Serve:
+    """A ready server in ``tmp_path``, added to ``started`` (the ``serve`` fixture stops
+    them all after the test)."""
+    server = Serve(tmp_path, url, **kwargs)  # type: ignore[arg-type]
+    started.append(server)
+    server.wait("/readyz")
+    return server
+
+
+def wait_for(condition: object, within: float) -> float:
+    """Seconds until ``condition()`` holds; fails the test after ``within`` seconds."""
+    began = time.monotonic()
+    while time.monotonic() - began < within:
+        if condition():  # type: ignore[operator]
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise AssertionError(f"not within {within} s")

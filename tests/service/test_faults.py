@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -30,33 +26,19 @@ from tests.service.conftest import PG_ENV, TABLE, WORKBOOK, example_facts
 from tests.service.servers import (
     AUTH,
     EVALUATE,
-    HOST,
     Load,
     Serve,
+    chunked_over_limit,
     database_request_ids,
+    facts_with,
     report,
     rss_mb,
     sqlite_request_ids,
+    start,
+    wait_for,
 )
 
 RECOVERY = 5.0  # seconds from the fault clearing to the first 200, at most
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL for the fault tests")
-    name = f"service_test_f{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield str(sa.engine.make_url(base).set(database=name).render_as_string(False))
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
 
 
 def _pg_admin(url: str) -> sa.Engine:
@@ -65,32 +47,8 @@ def _pg_admin(url: str) -> sa.Engine:
                             isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def _start(started: list[Serve], tmp_path: Path, url: str, **kwargs: object) -> Serve:
-    server = Serve(tmp_path, url, **kwargs)  # type: ignore[arg-type]
-    started.append(server)
-    server.wait("/readyz")
-    return server
-
-
-def _wait_for(condition: object, within: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < within:
-        if condition():  # type: ignore[operator]
-            return time.monotonic() - start
-        time.sleep(0.05)
-    raise AssertionError(f"not within {within} s")
-
-
 def _recovery(load: Load, cleared: float) -> float:
-    _wait_for(lambda: load.recovered_at(cleared) is not None, RECOVERY + 5)
+    wait_for(lambda: load.recovered_at(cleared) is not None, RECOVERY + 5)
     found = load.recovered_at(cleared)
     assert found is not None
     seconds = found - cleared
@@ -104,7 +62,7 @@ def _recovery(load: Load, cleared: float) -> float:
 def test_postgresql_down_while_a_worker_restarts(
     serve: list[Serve], tmp_path: Path, pg_url: str
 ) -> None:
-    server = _start(serve, tmp_path, pg_url)
+    server = start(serve, tmp_path, pg_url)
     name = sa.engine.make_url(pg_url).database
     admin = _pg_admin(pg_url)
     with Load(server, pause=0.01) as load:
@@ -116,7 +74,7 @@ def test_postgresql_down_while_a_worker_restarts(
                 f"'{name}' AND pid <> pg_backend_pid()")
         victim = server.workers()[0]
         os.kill(victim, signal.SIGKILL)  # gunicorn starts another: it boots with no database
-        _wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
+        wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
         time.sleep(1.5)
         assert server.process.poll() is None  # the master did not exit
         assert server.call("GET", "/healthz").status == 200
@@ -139,7 +97,7 @@ def test_sqlite_unreachable_while_a_worker_restarts(serve: list[Serve], tmp_path
     folder = tmp_path / "db"
     folder.mkdir()
     url = f"sqlite:///{folder / 'audit.sqlite3'}"
-    server = _start(serve, tmp_path, url)
+    server = start(serve, tmp_path, url)
     placeholder = tmp_path / "placeholder"
     placeholder.write_text("not a folder")
     with Load(server, pause=0.01) as load:
@@ -147,7 +105,7 @@ def test_sqlite_unreachable_while_a_worker_restarts(serve: list[Serve], tmp_path
         _exchange(folder, placeholder)  # the folder is now a file: nothing can open or make it
         victim = server.workers()[0]
         os.kill(victim, signal.SIGKILL)
-        _wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
+        wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 30)
         time.sleep(1.5)
         assert server.process.poll() is None
         assert server.call("GET", "/readyz").status == 503
@@ -175,7 +133,7 @@ def test_sqlite_with_an_unusable_lock_folder_still_serves(
 ) -> None:
     database = tmp_path / "audit.sqlite3"
     (tmp_path / ".audit.sqlite3.locks").write_text("a file where the lock folder goes")
-    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    server = start(serve, tmp_path, f"sqlite:///{database}")
     with Load(server, pause=0.005) as load:
         time.sleep(2)
     figures = load.check(lambda: sqlite_request_ids(database))
@@ -191,7 +149,7 @@ def test_sqlite_with_an_unusable_lock_folder_still_serves(
 @pytest.mark.parametrize("how", ["deleted", "replaced by a backup"])
 def test_sqlite_file_deleted_or_replaced(serve: list[Serve], tmp_path: Path, how: str) -> None:
     database = tmp_path / "audit.sqlite3"
-    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    server = start(serve, tmp_path, f"sqlite:///{database}")
     kept = tmp_path / "old.sqlite3"
     with Load(server) as load:
         time.sleep(1.0)
@@ -235,7 +193,7 @@ def test_schema_dropped_is_made_again(
         url = (f"sqlite:///{tmp_path / 'audit.sqlite3'}" if backend == "sqlite"
                else request.getfixturevalue("pg_url"))
         (tmp_path / backend).mkdir(exist_ok=True)
-        server = _start(serve, tmp_path / backend, url)
+        server = start(serve, tmp_path / backend, url)
         engine = sa.create_engine(url)
         with Load(server, pause=0.005) as load:
             time.sleep(0.5)
@@ -255,7 +213,7 @@ def test_schema_dropped_is_made_again(
 def test_postgresql_database_dropped_and_recreated(
     serve: list[Serve], tmp_path: Path, pg_url: str
 ) -> None:
-    server = _start(serve, tmp_path, pg_url)
+    server = start(serve, tmp_path, pg_url)
     name = sa.engine.make_url(pg_url).database
     admin = _pg_admin(pg_url)
     with Load(server, pause=0.005) as load:
@@ -291,7 +249,7 @@ def test_a_stalled_audit_write_is_503_within_the_time_limit(
         (tmp_path / backend).mkdir()
         url = (f"sqlite:///{tmp_path / backend / 'audit.sqlite3'}" if backend == "sqlite"
                else request.getfixturevalue("pg_url"))
-        server = _start(serve, tmp_path / backend, url)
+        server = start(serve, tmp_path / backend, url)
         held = threading.Event()
         release = threading.Event()
 
@@ -343,7 +301,7 @@ def test_a_stalled_audit_write_is_503_within_the_time_limit(
 def test_what_clients_send_never_ends_in_a_500_or_html(
     serve: list[Serve], tmp_path: Path
 ) -> None:
-    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    server = start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
     facts = example_facts()
     cases = [
         ("lone surrogate in a value", '{"facts": ' + facts_with(facts, "sex", "\\ud800") + "}",
@@ -373,7 +331,7 @@ def test_what_clients_send_never_ends_in_a_500_or_html(
     assert latin.status == 415 and latin.body["error"] == "unsupported_charset"
     utf16 = server.call("POST", EVALUATE, raw='{"facts": {}}'.encode("utf-16"))
     assert utf16.status == 400 and utf16.body["error"] == "malformed_json"
-    assert _chunked_over_limit(server.port) == 413
+    assert chunked_over_limit(server.port) == 413
     listed = server.call("GET", "/v1/tables").body
     assert all(not f["source"].startswith("/") for f in listed["files"])
     assert all(not t["source"].startswith("/") for t in listed["tables"])
@@ -383,28 +341,6 @@ def test_what_clients_send_never_ends_in_a_500_or_html(
     assert first.body["correlation_id"] == second.body["correlation_id"] == "visit-123"
 
 
-def facts_with(facts: dict[str, object], name: str, escaped: str) -> str:
-    import json
-
-    return json.dumps({**facts, name: "@@"}).replace('"@@"', f'"{escaped}"')
-
-
-def _chunked_over_limit(port: int) -> int:
-    """Send 2 MiB in chunks (no Content-Length); the status answered."""
-    with socket.create_connection((HOST, port), timeout=15) as sock:
-        sock.sendall(f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                     "\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
-        chunk = b"[" * 65536
-        try:
-            for _ in range(32):
-                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            sock.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass  # the server may answer and close before the rest is sent
-        head = sock.recv(65536).decode(errors="replace")
-    return int(head.split()[1])
-
-
 # --- 6. memory across reloads ----------------------------------------------------------------
 
 
@@ -412,7 +348,7 @@ def test_two_hundred_reloads_grow_a_worker_by_at_most_20_mb(
     serve: list[Serve], tmp_path: Path
 ) -> None:
     reloads = int(os.environ.get("TRIAGE_RELOADS", "200"))
-    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}", workers=1)
+    server = start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}", workers=1)
     (worker,) = server.workers()
     for _ in range(5):
         server.call("POST", "/v1/admin/reload", headers=AUTH)
@@ -433,15 +369,15 @@ def test_workers_are_replaced_after_their_loads_without_failing_a_request(
     serve: list[Serve], tmp_path: Path
 ) -> None:
     database = tmp_path / "audit.sqlite3"
-    server = _start(serve, tmp_path, f"sqlite:///{database}",
+    server = start(serve, tmp_path, f"sqlite:///{database}",
                     env={"TRIAGE_RECYCLE_AFTER_LOADS": "4"})
     first = set(server.workers())
     with Load(server, pause=0.002) as load:
         for _ in range(8):  # each reload loads the workbook in every worker
             assert server.call("POST", "/v1/admin/reload", headers=AUTH).status == 200
             time.sleep(0.3)
-        _wait_for(lambda: not first & set(server.workers()), 30)
-        _wait_for(lambda: len(server.workers()) == 2, 30)
+        wait_for(lambda: not first & set(server.workers()), 30)
+        wait_for(lambda: len(server.workers()) == 2, 30)
         time.sleep(1.0)
     figures = load.check(lambda: sqlite_request_ids(database))
     assert figures["ok"] == figures["requests"], load.statuses()
@@ -457,7 +393,7 @@ def test_a_deleted_workbook_keeps_serving_until_retired(
     serve: list[Serve], tmp_path: Path
 ) -> None:
     database = tmp_path / "audit.sqlite3"
-    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    server = start(serve, tmp_path, f"sqlite:///{database}")
     path = server.tables / WORKBOOK.name
     with Load(server, pause=0.005) as load:
         time.sleep(0.5)
@@ -469,7 +405,7 @@ def test_a_deleted_workbook_keeps_serving_until_retired(
         book["About"]["B4"] = "1.0.1"
         book.save(temporary)
         temporary.rename(path)
-        _wait_for(lambda: server.evaluate().body.get("table_version") == "1.0.1", 10)
+        wait_for(lambda: server.evaluate().body.get("table_version") == "1.0.1", 10)
         path.unlink()  # deleted for good
         time.sleep(1.5)
         table = server.call("GET", "/v1/tables").body["tables"][0]
@@ -479,7 +415,7 @@ def test_a_deleted_workbook_keeps_serving_until_retired(
     assert figures["ok"] == figures["requests"], load.statuses()  # never a 404
     retired = server.call("POST", f"/v1/admin/tables/{TABLE}/retire", headers=AUTH)
     assert retired.status == 200, retired.body
-    _wait_for(lambda: all(server.evaluate().status == 404 for _ in range(6)), 5)
+    wait_for(lambda: all(server.evaluate().status == 404 for _ in range(6)), 5)
     report("workbook renamed away for 1 s, saved again, then deleted", "sqlite",
            {**figures, "recovery_s": 0})
 
@@ -488,16 +424,16 @@ def test_a_deleted_workbook_keeps_serving_until_retired(
 
 
 def test_a_pin_works_on_every_worker_after_a_restart(serve: list[Serve], tmp_path: Path) -> None:
-    server = _start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    server = start(serve, tmp_path, f"sqlite:///{tmp_path / 'audit.sqlite3'}")
     old = server.evaluate().body["version"]
     book = openpyxl.load_workbook(server.tables / WORKBOOK.name)
     book["About"]["B4"] = "1.0.1"
     book.save(server.tables / WORKBOOK.name)
-    _wait_for(lambda: all(server.evaluate().body["version"] != old for _ in range(6)), 10)
+    wait_for(lambda: all(server.evaluate().body["version"] != old for _ in range(6)), 10)
     for pid in server.workers():
         os.kill(pid, signal.SIGKILL)
     server.wait("/readyz")
-    _wait_for(lambda: len(server.workers()) == 2, 30)
+    wait_for(lambda: len(server.workers()) == 2, 30)
     pinned = [server.call("POST", EVALUATE, {"facts": example_facts(), "version": old})
               for _ in range(20)]
     assert {a.status for a in pinned} == {200}
@@ -512,7 +448,7 @@ def test_the_sqlite_log_stays_bounded_under_sustained_load(
 ) -> None:
     seconds = float(os.environ.get("TRIAGE_WAL_SOAK_SECONDS", "20"))
     database = tmp_path / "audit.sqlite3"
-    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    server = start(serve, tmp_path, f"sqlite:///{database}")
     largest = 0
     with Load(server, threads=4) as load:
         end = time.monotonic() + seconds
@@ -535,7 +471,7 @@ def test_sigterm_answers_the_connections_already_queued(
     serve: list[Serve], tmp_path: Path
 ) -> None:
     database = tmp_path / "audit.sqlite3"
-    server = _start(serve, tmp_path, f"sqlite:///{database}")
+    server = start(serve, tmp_path, f"sqlite:///{database}")
     answers: list[int] = []
     barrier = threading.Barrier(21)
 
@@ -557,38 +493,3 @@ def test_sigterm_answers_the_connections_already_queued(
     assert server.process.wait(30) == 0
     assert answers.count(200) == 20, answers
     assert len(sqlite_request_ids(database)) == 20
-
-
-# --- scale-out: two instances share one PostgreSQL ------------------------------------------
-
-
-def test_two_instances_sharing_postgresql_serve_the_same_versions_and_pins(
-    serve: list[Serve], tmp_path: Path, pg_url: str
-) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = _start(serve, tmp_path / "a", pg_url)
-    empty = tmp_path / "b" / "tables"
-    empty.mkdir()
-    second = _start(serve, tmp_path / "b", pg_url, tables=empty)  # no workbook of its own
-    v1 = first.evaluate().body["version"]
-    assert second.evaluate().body["version"] == v1  # served from the version store
-    table = second.call("GET", "/v1/tables").body["tables"][0]
-    assert table["source_missing"] and table["source"] == WORKBOOK.name
-    book = openpyxl.load_workbook(first.tables / WORKBOOK.name)
-    book["About"]["B4"] = "1.0.1"
-    book.save(first.tables / WORKBOOK.name)
-    _wait_for(lambda: all(s.evaluate().body["table_version"] == "1.0.1"
-                          for s in (first, second) for _ in range(4)), 10)
-    v2 = second.evaluate().body["version"]
-    assert v2 != v1
-    for server in (first, second):
-        for version in (v1, v2):
-            answer = server.call("POST", EVALUATE, {"facts": example_facts(),
-                                                    "version": version})
-            assert answer.status == 200 and answer.body["version"] == version
-    retired = second.call("POST", f"/v1/admin/tables/{TABLE}/retire", headers=AUTH)
-    assert retired.status == 200
-    _wait_for(lambda: all(s.evaluate().status == 404 for s in (first, second)
-                          for _ in range(4)), 10)
-    shutil.rmtree(tmp_path / "b", ignore_errors=True)
