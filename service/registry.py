@@ -357,9 +357,13 @@ class Registry:
             for table_id, slot in slots.items():
                 if table_id not in heads:  # the store lost it (database recreated): keep it
                     current = slot.current
-                    self.store.put(StoredVersion(
-                        table_id, current.version, current.source, self._content(current),
-                        current.accepted_at, current.validation), move_head=False)
+                    try:
+                        self.store.put(StoredVersion(
+                            table_id, current.version, current.source, self._content(current),
+                            current.accepted_at, current.validation), move_head=False)
+                    except DatabaseUnavailable as error:  # the others still get their heads
+                        log.warning("could not store a served version again: %s", error,
+                                    extra={"table_id": table_id})
             if slots != dict(snap.slots):
                 self._publish(replace(snap, slots=MappingProxyType(slots)))
 
