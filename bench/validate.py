@@ -15,8 +15,13 @@ from sheets is not timed. Every result is checked against the table: each report
 rules must really overlap and be maximal among those reported, and random points must be
 inside a reported gap exactly when no rule matches them.
 
+The same run then benchmarks the Safety-sheet prover (``bench/prover_workloads.py``): 20
+properties on the bundled workbook, 10 over a 1,500-rule x 15-column table and 10 over a
+chain of three 300-rule tables, every verdict checked, and the run's peak memory.
+
     .venv/bin/python bench/validate.py            # the full grid, about a minute
     .venv/bin/python bench/validate.py --quick    # 500 x 5 and 1,500 x 15 only
+    .venv/bin/python bench/validate.py --prover   # the prover's workloads only
     .venv/bin/python bench/validate.py --json
 """
 
@@ -224,8 +229,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 x 5 and 1,500 x 15 only")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--no-check", action="store_true", help="skip checking the results")
+    parser.add_argument("--prover", action="store_true", help="the prover's workloads only")
     args = parser.parse_args()
     sizes = [(500, 5), (1500, 5), (1500, 15)] if args.quick else SIZES
+    if args.prover:
+        sizes = []
     results = []
     for rules, columns in sizes:
         result = run(rules, columns, not args.no_check)
@@ -244,9 +252,69 @@ def main() -> int:
                 f"{status}",
                 flush=True,
             )
+    prover = run_prover(not args.no_check, args.json)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"overlaps_and_gaps": results, "prover": prover}, indent=2))
     return 0
+
+
+PROVER_TARGETS = {"bundled": 1.0, "1500x15": 10.0, "chain 3x300": 10.0}  # seconds
+# (the bundled workbook's own Safety sheet has no target of its own: it is reported beside)
+
+
+def run_prover(check_results: bool, quiet: bool) -> list[dict[str, Any]]:
+    """The Safety-sheet prover on its three workloads (bench/prover_workloads.py)."""
+    import resource
+
+    import bench.prover_workloads as w
+    import engine
+
+    runs: list[tuple[str, Any, Any, Any]] = []
+    compiled = engine.load(w.BUNDLED)
+    props = w.properties_of(compiled, w.safety_sheet(w.BUNDLED_PROPERTIES))
+    sampler = w.sample_inside_bundled(compiled)
+    runs.append(("bundled", compiled, props, sampler))
+    if compiled.properties:  # the workbook's own Safety sheet
+        runs.append(("bundled sheet", compiled, compiled.properties, sampler))
+    rng = random.Random(SEED)
+    for label, layers in (
+        ("1500x15", [("PRIORITY", 1500, 15, True)]),
+        ("chain 3x300", [("UNIQUE", 300, 5, False), ("COLLECT", 300, 5, True),
+                         ("PRIORITY", 300, 5, True)]),
+    ):
+        compiled, shapes = w.synthetic(layers, f"{SEED}-{label}")
+        output = f"t{len(layers)}"
+        sheet = w.synthetic_sheet(w.synthetic_properties(shapes[-1], 10, rng), output)
+        runs.append((label, compiled, w.properties_of(compiled, sheet), w.sample_inside(compiled)))
+    found = []
+    for label, compiled, props, sampler in runs:
+        result = w.prove(compiled, props)
+        status = w.check(compiled, result["results"], sampler, rng) if check_results else "skipped"
+        target = PROVER_TARGETS.get(label)
+        row = {
+            "workload": label,
+            "properties": len(props),
+            "seconds": round(result["seconds"], 3),
+            "encode_seconds": round(result["encode_seconds"], 3),
+            "verdicts": result["verdicts"],
+            "check": status,
+            "target_s": target,
+        }
+        found.append(row)
+        if not quiet:
+            verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result["verdicts"].items()))
+            met = "" if target is None else (
+                f"  target {target} s: {'met' if row['seconds'] <= target else 'MISSED'}"
+            )
+            print(f"prover {label:<13} {len(props):>3} properties  {row['seconds']:>7.3f} s "
+                  f"(encoding {row['encode_seconds']:.3f} s)  {verdicts}  check: {status}{met}",
+                  flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    found.append({"peak_memory_mb": round(peak_mb), "target_mb": 1024})
+    if not quiet:
+        print(f"peak memory {peak_mb:,.0f} MB  target 1,024 MB: "
+              f"{'met' if peak_mb <= 1024 else 'MISSED'}", flush=True)
+    return found
 
 
 if __name__ == "__main__":

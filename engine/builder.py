@@ -24,6 +24,7 @@ from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
 from engine.hitpolicy import Aggregation, returns_list
 from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
+from engine.properties import read_properties
 from engine.tables import (
     ColumnType,
     Header,
@@ -81,9 +82,10 @@ def build_model(
     tables = _read_tables(headers, inputs, broken, problems, require_citations)
     ordered = order_tables(tables, problems, {i.name for i in inputs})
     vignettes = _read_tests(by_name.get("tests"), inputs, broken, ordered, problems)
+    properties = read_properties(by_name.get("safety"), inputs, broken, ordered, problems)
     if problems:
         raise WorkbookError(problems, source)
-    return Model(about, inputs, tuple(ordered), vignettes, version, source)
+    return Model(about, inputs, tuple(ordered), vignettes, version, source, properties)
 
 
 def is_read_sheet(sheet: Sheet) -> bool:

@@ -545,3 +545,28 @@ def test_example_case_is_complete_and_evaluates() -> None:
     assert outputs["red_flags"] == []
     assert outputs["disposition"] == "ROUTINE_GP"
     assert outputs["likely_causes"] == ["lifestyle_trigger", "benign_fasciculation"]
+
+
+# --- the release gate ----------------------------------------------------------------------
+
+
+def test_release_fails_only_on_the_review_fields_and_passes_once_they_are_filled(
+    tmp_path: Path,
+) -> None:
+    from engine.validation import validate
+
+    draft = validate(WORKBOOK, release=True)
+    assert draft.exit_code() == 1
+    assert {(f.code, f.sheet, f.cells) for f in draft.findings} == {
+        ("TV801", "About", ("B6",)),
+        ("TV801", "About", ("B7",)),
+    }
+    book = openpyxl.load_workbook(WORKBOOK)
+    labels = {row[0].value: row[1] for row in book["About"].iter_rows(min_row=1)}
+    labels["Clinical reviewer"].value = "Dr A Reviewer, consultant neurologist"
+    labels["Review date"].value = "2026-11-30"
+    reviewed = tmp_path / "reviewed.xlsx"
+    book.save(reviewed)
+    released = validate(reviewed, release=True)
+    assert released.findings == [], [str(f) for f in released.findings]
+    assert released.exit_code() == 0

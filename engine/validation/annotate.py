@@ -78,7 +78,11 @@ def _mark(cell: Any, findings: list[Finding]) -> None:
     worst = min((f.severity for f in findings), key=lambda s: s.rank)
     colour = FILLS[worst]
     cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-    notes = [f"{f.code} {f.severity.value}: {f.message}\nFix: {f.fix}" for f in findings]
+    notes = [
+        f"{f.code} {f.severity.value}: {f.message}\nFix: {f.fix}"
+        + (f"\n{f.detail}" if f.detail else "")
+        for f in findings
+    ]
     text = "\n\n".join(notes)
     if cell.comment is not None and cell.comment.text:
         text = f"{cell.comment.text}\n\n{text}"

@@ -98,6 +98,13 @@ _CHECKS = (
     Check("TV602", I, "analysis stopped early"),
     Check("TV603", I, "a free-text column is not analysed for gaps"),
     Check("TV604", I, "sheet layout not checked"),
+    Check("TV701", E, "a safety property does not hold (at the property's severity)"),
+    Check("TV702", W, "a safety property is not proven"),
+    Check("TV703", W, "a safety property's When can never hold"),
+    Check("TV704", E, "a Safety column names no input or output, or has no role"),
+    Check("TV705", E, "a Safety column requires something of an input (Then on an input)"),
+    Check("TV706", E, "a safety property has no Then"),
+    Check("TV707", E, "a Safety sheet cell is wrong (id, severity, citation)"),
     Check("TV801", E, "the About sheet's release fields are not filled in"),
 )
 
@@ -114,6 +121,7 @@ def finding(
     table: str | None = None,
     rules: tuple[str, ...] | list[str] = (),
     severity: Severity | None = None,
+    detail: str = "",
 ) -> Finding:
     """A finding with the catalogue's severity for ``code`` (unknown codes are a bug)."""
     check = CHECKS[code]
@@ -126,4 +134,5 @@ def finding(
         tuple(cells),
         table,
         tuple(rules),
+        detail,
     )

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.prover import PropertyResult
 
 _A1 = re.compile(r"[A-Z]{1,3}[0-9]+")
 
@@ -40,6 +43,7 @@ class Finding:
     cells: tuple[str, ...] = ()
     table: str | None = None
     rules: tuple[str, ...] = ()
+    detail: str = ""  # more to read or paste, such as a counterexample's Tests row
 
     @property
     def where(self) -> str:
@@ -57,7 +61,7 @@ class Finding:
         return f"{sheet}!{', '.join(shown)}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "code": self.code,
             "severity": self.severity.value,
             "sheet": self.sheet,
@@ -67,6 +71,9 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+        if self.detail:
+            found["detail"] = self.detail
+        return found
 
     def __str__(self) -> str:
         where = f"{self.where}: " if self.where else ""
@@ -106,6 +113,7 @@ class Report:
     readable: bool = True
     analysed: bool = False
     sheets: tuple[str, ...] = ()  # sheet names in workbook order, for grouping output
+    properties: list[PropertyResult] = field(default_factory=list)  # the Safety sheet's
     coverage: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # table->rule->ids
     release: bool = False  # checked for release (--release): warnings fail too
 
@@ -156,13 +164,21 @@ class Report:
                 "infos": self.count(Severity.INFO),
                 "vignettes_passed": passed,
                 "vignettes_failed": len(self.vignettes) - passed,
+                "properties_proven": self.proven,
+                "properties": len(self.properties),
                 "rules_covered": covered,
                 "rules": rules,
             },
             "findings": [f.as_dict() for f in self.sorted_findings()],
             "vignettes": [v.as_dict() for v in self.vignettes],
             "coverage": self.coverage,
+            "properties": [p.as_dict() for p in self.properties],
         }
+
+    @property
+    def proven(self) -> int:
+        """How many of the Safety sheet's properties are proven."""
+        return sum(1 for p in self.properties if p.verdict.value == "proven")
 
 
 def _row_of(cell: str) -> int:

@@ -70,6 +70,8 @@ def _text_finding(f: Finding, style: Callable[..., str]) -> list[str]:
     lines = [head]
     if f.fix:
         lines.append(" " * 17 + style("fix: ", dim=True) + f.fix)
+    if f.detail:
+        lines.append(" " * 17 + f.detail)
     return lines
 
 
@@ -84,6 +86,8 @@ def _summary(report: Report, strict: bool, style: Callable[..., str]) -> str:
     if report.vignettes:
         passed = sum(1 for v in report.vignettes if v.passed)
         parts.append(f"vignettes: {passed} of {len(report.vignettes)} pass")
+    if report.properties:
+        parts.append(f"{report.proven} of {len(report.properties)} properties proven")
     covered, rules = report.covered()
     if rules:
         parts.append(f"{covered} of {rules} rules covered")
@@ -128,6 +132,8 @@ def render_junit(report: Report, strict: bool = False) -> str:
             if not v.passed:
                 ET.SubElement(case, "failure", type="TV501", message=v.message).text = v.message
         _count(suite)
+    if report.properties:
+        _junit_properties(root, report, strict)
     totals = {k: 0 for k in ("tests", "failures", "errors", "skipped")}
     for suite in root:
         for k in totals:
@@ -136,6 +142,33 @@ def render_junit(report: Report, strict: bool = False) -> str:
         root.set(key, str(total))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _junit_properties(root: ET.Element, report: Report, strict: bool) -> None:
+    """One test case per Safety property: proven passes; one that fails is a failure at an
+    error property's severity (a warning one only under ``--strict``), as is one not proven
+    or that can never apply under ``--strict``."""
+    suite = ET.SubElement(root, "testsuite", name="safety properties")
+    for result in report.properties:
+        prop = result.prop
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="triage.properties",
+            name=f"{prop.property_id} (row {prop.row}): {result.verdict.value}",
+        )
+        verdict = result.verdict.value
+        if verdict == "proven":
+            continue
+        example = result.counterexample
+        text = result.reason or (example.describe(prop) if example else "its When can never hold")
+        if example is not None:
+            text += "\nTests row: " + example.tests_line
+        if strict or (verdict == "violated" and prop.severity == "error"):
+            ET.SubElement(case, "failure", type=verdict, message=text.splitlines()[0]).text = text
+        else:
+            ET.SubElement(case, "system-out").text = f"{verdict}: {text}"
+    _count(suite)
 
 
 def _junit_case(suite: ET.Element, classname: str, f: Finding, strict: bool) -> None:

@@ -8,7 +8,8 @@ The stages, and why they are ordered so:
    the file, not the model, so they run even when the workbook does not load;
 3. **load** — the builder's problems, all of them, become findings with stable codes; when
    there are any, the deeper checks cannot run and say so (``TV601``);
-4. **analyse** — cells that can never match, hit-policy analysis, chaining;
+4. **analyse** — cells that can never match, hit-policy analysis, chaining, and the Safety
+   sheet's properties proven (:mod:`engine.validation.safety`);
 5. **vignettes** — every row of the Tests sheet through durable-rules.
 
 The input file is only ever read.
@@ -30,6 +31,7 @@ from engine.validation.layout import layout_findings
 from engine.validation.modelchecks import check_model
 from engine.validation.policies import MAX_NODES
 from engine.validation.problems import SheetRoles, classify, file_finding
+from engine.validation.safety import safety_findings
 from engine.validation.sheetref import column_letter
 from engine.validation.structure import unrecognised_sheets
 from engine.validation.vignettes import run_vignettes
@@ -110,6 +112,8 @@ def _analyse(
     if not report.sheets:
         report.sheets = tuple(dict.fromkeys(t.sheet for t in model.tables))
     report.findings.extend(check_model(model.model, max_nodes))
+    report.properties, found = safety_findings(model, _tests_header(sheets))
+    report.findings.extend(found)
     if vignettes:
         results, found = run_vignettes(model, _tests_columns(sheets))
         report.vignettes.extend(results)
@@ -132,3 +136,12 @@ def _tests_columns(sheets: tuple[Sheet, ...]) -> dict[str, str]:
         for c in range(tests.width)
         if text_of(tests.value(0, c))
     }
+
+
+def _tests_header(sheets: tuple[Sheet, ...]) -> list[str]:
+    """The Tests sheet's headings in column order ('' for an empty one), so that a
+    counterexample's Tests row pastes under them."""
+    tests = next((s for s in sheets if s.name.strip().lower() == "tests"), None)
+    if tests is None:
+        return []
+    return [text_of(tests.value(0, c)) for c in range(tests.width)]

@@ -1,4 +1,4 @@
-"""Sheets the engine ignores. A sheet is read when it is named About, Inputs or Tests, or
+"""Sheets the engine ignores. A sheet is read when it is named About, Inputs, Tests or Safety, or
 when its cell A1 reads ``Table``; anything else is skipped without a word by the loader — so
 a table whose A1 says ``Tabel``, or an ``Input`` sheet, would silently drop out. Each such
 sheet with content is reported, with the name it was probably meant to have."""
@@ -41,8 +41,8 @@ def unrecognised_sheets(sheets: Sequence[Sheet], roles: SheetRoles) -> list[Find
             findings.append(
                 finding(
                     "TV124",
-                    f"sheet '{sheet.name}' is not read: it is not About, Inputs or Tests, and "
-                    "its cell A1 does not read 'Table'",
+                    f"sheet '{sheet.name}' is not read: it is not About, Inputs, Tests or "
+                    "Safety, and its cell A1 does not read 'Table'",
                     "nothing to do if it holds notes; write Table in A1 if it is a table",
                     sheet=sheet.name,
                 )

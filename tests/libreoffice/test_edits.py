@@ -123,8 +123,16 @@ def test_a_disposition_changed_in_libreoffice_is_seen(saved: Path, suffix: str) 
     failing = {f.cells for f in report.findings if f.code == "TV501" and f.sheet == "Tests"}
     column = _column(_sheet(BUNDLED, "Tests"), "disposition", heading_row=0)
     assert failing == {(cell_name(v.row - 1, column),) for v in relied}
+    # the Safety sheet's properties catch it too, with a patient the edited rule now answers
+    # (a case answered differently has D5 matching and no EMERGENCY rule: D5, the first
+    # URGENT_SAME_DAY rule in row order, is then the one PRIORITY picks)
+    violated = [p for p in report.properties if p.verdict.value == "violated"]
+    assert violated, "no Safety property caught the edit"
+    for result in violated:
+        assert result.counterexample is not None
+        assert EDITED_RULE in {f.rule_id for f in result.counterexample.fired}
     unchanged = {f.code for f in _report(BUNDLED).findings}
-    assert {f.code for f in report.findings} == unchanged | {"TV501"}  # nothing else changed
+    assert {f.code for f in report.findings} == unchanged | {"TV501", "TV701"}  # nothing else
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])

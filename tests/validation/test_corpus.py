@@ -95,6 +95,18 @@ EXTRA_TABLE = [
 ]
 
 
+SAFETY = [
+    ["Property", "red_flag", "temperature_c", "disposition", "Severity", "Citation"],
+    ["Role", "When", "When", "Then"],
+    ["P1", True, None, '"EMERGENCY"', "error", "Local pathway 1"],
+]
+
+
+def with_safety(**values: Any) -> Change:
+    """The base workbook with a Safety sheet (whose one property holds), cells changed."""
+    return lambda s: set_cells((*s, sheet("Safety", SAFETY)), "Safety", values)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -288,6 +300,13 @@ CASES = [
     Case("vignette-missing-fact", "TV502", "Tests", "A2", cells("Tests", D2=None)),
     Case("tests-bad-value", "TV503", "Tests", "B2", cells("Tests", B2="maybe")),
     Case("no-tests", "TV504", None, None, without("Tests")),
+    # --- safety properties ---
+    Case("property-fails", "TV701", "Safety", "A3", with_safety(B3=False)),
+    Case("property-never-applies", "TV703", "Safety", "A3", with_safety(C3="> 50")),
+    Case("safety-unknown-name", "TV704", "Safety", "D1", with_safety(D1="dispositon")),
+    Case("safety-then-on-input", "TV705", "Safety", "B2", with_safety(B2="Then")),
+    Case("property-without-then", "TV706", "Safety", "A3", with_safety(D3=None)),
+    Case("property-bad-severity", "TV707", "Safety", "E3", with_safety(E3="critical")),
     Case("rule-not-covered", "TV505", "Severity", "A11", lambda s: _drop_last_row(s, "Tests")),
     # --- output cells and reading tables ---
     Case("empty-output-cell", "TV209", "Disposition", "C10", cells("Disposition", C10=None)),
@@ -376,6 +395,7 @@ def test_unrecognised_problem_keeps_its_message() -> None:
 
 
 ELSEWHERE = {"TV199", "TV602", "TV604"}  # the three tests above
+ELSEWHERE |= {"TV702"}  # a property not proven: tests/prover/test_prover.py
 DMN_ONLY = {"TV126", "TV127"}  # DMN models: tests/test_dmn.py
 ELSEWHERE |= {"TV801"}  # test_release.py: only `--release` looks for it
 
