@@ -30,6 +30,7 @@ from service.versions import VersionStore
 from service.watcher import Watcher
 
 request_log = logging.getLogger("service.request")
+boot_log = logging.getLogger("service.app")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -61,11 +62,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         store=store,
         on_change=metrics.observe_tables,
     )
+    began = time.perf_counter()
     try:
         registry.sync()  # the heads first: a pinned or newer version serves from the start
     except DatabaseUnavailable:
         pass
+    synced = time.perf_counter()
     registry.scan()
+    boot_log.info("tables ready", extra={
+        "tables": sorted(registry.snapshot.slots), "store_s": round(synced - began, 3),
+        "folder_s": round(time.perf_counter() - synced, 3),
+        "database": database.status.as_dict()})
     watcher = None
     if config_["WATCH"]:
         signal = config_["RELOAD_SIGNAL_FILE"]

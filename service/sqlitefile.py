@@ -180,10 +180,24 @@ class SqliteFile:
                 return
             try:
                 fd = os.open(self._held_path(ident), os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(fd, fcntl.LOCK_SH)
             except OSError as error:
                 self._warn(error)
                 return
+            deadline = time.monotonic() + self.busy_ms / 1000
+            while True:  # never an unbounded wait: another process holds it only briefly
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        os.close(fd)
+                        raise sqlite3.OperationalError(
+                            "the database's lock folder stayed locked") from None
+                    time.sleep(0.01)
+                except OSError as error:
+                    os.close(fd)
+                    self._warn(error)
+                    return
             self._held[ident] = fd
 
     def _release_unused(self) -> None:
