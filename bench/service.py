@@ -1,8 +1,10 @@
 """Service benchmark: the real ``triage serve`` against a bare Flask endpoint, same settings.
 
 Run ``python bench/service.py`` (about 1 minute), ``--quick`` (CI smoke), ``--soak 60`` (a
-60-second soak at full load), ``--json`` (machine-readable). Figures and method are in
-docs/performance.md, section "Service". Only 127.0.0.1 is ever targeted.
+60-second soak at full load), ``--json`` (machine-readable), ``--baseline COMMIT`` (also the
+service as it was at COMMIT, exported with ``git archive``, in the same rounds: a change is
+judged against its own starting point and the same floor, on the same noisy machine).
+Figures and method are in docs/performance.md, section "Service". Only 127.0.0.1 is ever targeted.
 
 What is measured, and why:
 
@@ -94,6 +96,34 @@ def start_ours(workdir: Path, workers: int, threads: int) -> Server:
         "--log-level",
         "info",
     ]
+    server = Server(argv, port, {"TRIAGE_ADMIN_TOKEN": "bench-admin-token"})
+    wait_ready(port)
+    return server
+
+
+def export_revision(revision: str, target: Path) -> Path:
+    """The service as it was at ``revision`` (a commit of this repository), exported as plain
+    files (``git archive``; no worktree is made), to run beside the current one."""
+    import subprocess
+
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def start_revision(workdir: Path, source: Path, workers: int, threads: int) -> Server:
+    """``triage serve`` from an exported revision, with its own code first on the path."""
+    tables = workdir / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    shutil.copy(WORKBOOK, tables / WORKBOOK.name)
+    port = free_port()
+    code = (f"import sys; sys.path.insert(0, {str(source)!r}); "
+            "from engine.cli import main; sys.exit(main())")
+    argv = [sys.executable, "-c", code, "serve", "--tables", str(tables), "--port", str(port),
+            "--workers", str(workers), "--threads", str(threads), "--database-url",
+            f"sqlite:///{workdir / 'audit.sqlite3'}", "--log-level", "info"]
     server = Server(argv, port, {"TRIAGE_ADMIN_TOKEN": "bench-admin-token"})
     wait_ready(port)
     return server
@@ -231,20 +261,31 @@ def compare(
     workers: int,
     threads: int,
     quiet: bool = False,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """Peak throughput of ours and of the bare endpoint, in alternating rounds, then ours at
-    half its peak. Servers are stopped before returning."""
+    half its peak. With ``baseline`` (a commit), the service as it was there is measured in
+    the same rounds too (``start``). Servers are stopped before returning."""
     bodies = case_bodies()
     ours = start_ours(workdir, workers, threads)
     bare = start_bare(workdir / "bare", workers, threads)
+    start = (start_revision(workdir / "start", export_revision(baseline, workdir / "code"),
+                            workers, threads) if baseline else None)
     path = f"/v1/tables/{TABLE_ID}/evaluate"
     runs: dict[str, list[Result]] = {"ours": [], "bare": [], "floor": [], "engine_only": []}
+    contenders: list[tuple[str, Server, str]] = [
+        ("bare", bare, "/evaluate"), ("floor", bare, "/floor"),
+        ("engine_only", bare, "/engine"), ("ours", ours, path)]
+    if start is not None:
+        runs["start"] = []
+        contenders.append(("start", start, path))
     try:
         drive(ours.port, path, bodies, 1.0, clients)  # warm-up
         drive(bare.port, "/evaluate", bodies, 1.0, clients)
+        if start is not None:
+            drive(start.port, path, bodies, 1.0, clients)
         for number in range(rounds):
-            for name, server, target in (("bare", bare, "/evaluate"), ("floor", bare, "/floor"),
-                                         ("engine_only", bare, "/engine"), ("ours", ours, path)):
+            for name, server, target in contenders:
                 result = drive(server.port, target, bodies, seconds, clients)
                 runs[name].append(result)
                 _say(quiet, f"round {number + 1} {name}: {result.summary()}")
@@ -258,9 +299,26 @@ def compare(
     finally:
         ours.stop()
         bare.stop()
+        if start is not None:
+            start.stop()
     best = {name: _median_run(results) for name, results in runs.items()}
     ratio = best["ours"].rps / best["bare"].rps if best["bare"].rps else 0.0
+    floor = best["floor"].rps or 1.0
+    extra: dict[str, Any] = {}
+    if start is not None:
+        extra = {
+            "start": best["start"].summary(),
+            "baseline": baseline,
+            "ours_per_floor": round(best["ours"].rps / floor, 3),
+            "start_per_floor": round(best["start"].rps / floor, 3),
+            "ours_per_start": round(best["ours"].rps / (best["start"].rps or 1.0), 3),
+            # each round's pair, measured back to back: the spread shows the machine's noise
+            "ours_per_start_by_round": [
+                round(o.rps / (b.rps or 1.0), 3) for o, b in zip(runs["ours"], runs["start"],
+                                                                  strict=True)],
+        }
     return {
+        **extra,
         "ours": best["ours"].summary(),
         "bare": best["bare"].summary(),
         "floor": best["floor"].summary(),
@@ -317,6 +375,56 @@ def soak(
     return result
 
 
+def memory_growth(loads: int = 40, evaluations: int = 20) -> dict[str, float]:
+    """Resident memory a process gains over ``loads`` loads of the bundled workbook, each
+    evaluating ``evaluations`` vignettes and then dropped: as engine/evaluator.py frees a
+    ruleset (its session first), as durable-rules' own ``delete_ruleset`` alone would, and
+    with no evaluation at all. Each in a fresh process, so that one does not feed another."""
+    import subprocess
+
+    found = {}
+    for mode in ("freed", "delete_ruleset_only", "no_evaluation"):
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-child",
+                               mode, str(loads), str(evaluations)],
+                              check=True, capture_output=True, text=True)
+        found[mode] = float(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def _memory_child(mode: str, loads: int, evaluations: int) -> None:
+    import gc
+
+    import durable_rules_engine as dre
+
+    import engine
+    from engine import evaluator
+
+    if mode == "delete_ruleset_only":  # what durable-rules itself frees: not the session
+        def delete_ruleset_only() -> None:
+            while evaluator._DEAD:  # noqa: SLF001 - reproducing the old behaviour
+                dre.delete_ruleset(evaluator._DEAD.pop().handle)  # noqa: SLF001
+
+        evaluator._delete_dead = delete_ruleset_only  # noqa: SLF001
+    cases = [dict(v.facts) for v in engine.load(WORKBOOK).vignettes][:evaluations]
+    gc.collect()
+    before = _own_rss_mb()
+    for _ in range(loads):
+        model = engine.load(WORKBOOK)
+        if mode != "no_evaluation":
+            for facts in cases:
+                model.evaluate(facts)
+        del model
+        gc.collect()
+    print(round(_own_rss_mb() - before, 1))
+
+
+def _own_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text, file=sys.stderr, flush=True)
@@ -331,6 +439,8 @@ def _report(comparison: dict[str, Any] | None, soaked: dict[str, Any] | None) ->
             ("bare + Model.evaluate", comparison["engine_only"]),
             ("ours (evaluate + audit)", comparison["ours"]),
         ]
+        if "start" in comparison:
+            rows.append((f"ours at {comparison['baseline'][:10]}", comparison["start"]))
         bare_rps = comparison["bare"]["requests_per_second"] or 1.0
         lines += [
             f"{'':<26}{'req/s':>10}{'/ bare':>8}{'p50 ms':>10}{'p99 ms':>10}{'failed':>9}",
@@ -343,6 +453,12 @@ def _report(comparison: dict[str, Any] | None, soaked: dict[str, Any] | None) ->
             f"ours / bare: {comparison['ratio']:.2f} (target at least {TARGET_RATIO:.2f}: "
             f"{'met' if comparison['targets']['ratio_met'] else 'MISSED'})",
         ]
+        if "start" in comparison:
+            lines.append(
+                f"against the floor: ours {comparison['ours_per_floor']:.2f}, at "
+                f"{comparison['baseline'][:10]} {comparison['start_per_floor']:.2f}; ours / "
+                f"then {comparison['ours_per_start']:.2f} (rounds: "
+                f"{', '.join(f'{r:.2f}' for r in comparison['ours_per_start_by_round'])})")
         h = comparison["half_load"]
         met = "met" if comparison["targets"]["half_load_p99_met"] else "MISSED"
         lines.append(
@@ -371,13 +487,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--soak", type=float, default=0.0, help="also soak for this many s")
     parser.add_argument("--soak-only", action="store_true")
     parser.add_argument("--quick", action="store_true", help="short rounds (CI smoke)")
+    parser.add_argument("--baseline", default=None, metavar="COMMIT",
+                        help="also measure the service as it was at COMMIT, in the same rounds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--memory", action="store_true",
+                        help="only measure memory kept across loads of the workbook")
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:
         serve_bare(args.port, args.workers, args.threads, Path(args.workdir))
+        return 0
+    if args.memory_child:
+        mode, loads, evaluations = args.memory_child
+        _memory_child(mode, int(loads), int(evaluations))
+        return 0
+    if args.memory:
+        grown = memory_growth()
+        print(json.dumps(grown) if args.json else "\n".join(
+            f"40 loads, 20 evaluations each, {mode}: +{mb} MB" for mode, mb in grown.items()))
         return 0
     if args.quick:
         args.seconds, args.rounds = 3.0, 1
@@ -395,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.workers,
                 args.threads,
                 args.json,
+                args.baseline,
             )
         )
         soaked = (

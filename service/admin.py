@@ -1,15 +1,21 @@
-"""The ``/v1/admin`` blueprint (bearer token required): force a reload, read the audit trail."""
+"""The ``/v1/admin`` blueprint (bearer token required): force a reload, retire a table, read
+the audit trail."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from service.audit import AuditUnavailable
 from service.auth import require_admin
+from service.database import DatabaseUnavailable
 from service.errors import ApiError, field_errors
+from service.registry import iso
 from service.state import state
+
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also accepts '²'
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 bp.before_request(require_admin)
@@ -36,20 +42,40 @@ def _since(text: str | None) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(text)
-    except ValueError:
+        return (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None
+                else moment.astimezone(dt.UTC))
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
         raise field_errors(
-            [("since", "must be an ISO 8601 time such as 2024-05-01T09:30:00Z")]
+            [("since", "must be an ISO 8601 time from year 1 to 9999 in UTC, such as "
+                       "2024-05-01T09:30:00Z")]
         ) from None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _limit(text: str | None) -> int:
     most = int(current_app.config["MAX_AUDIT_LIMIT"])
     if text is None:
         return min(100, most)
-    if not text.isdigit() or not 1 <= int(text) <= most:
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= most:
         raise field_errors([("limit", f"must be a whole number from 1 to {most}")])
     return int(text)
+
+
+@bp.post("/tables/<table_id>/retire")
+def retire(table_id: str) -> Response:
+    """Stop serving a table, on every worker and every instance sharing the database. The
+    only way a table stops serving: a deleted workbook leaves its last good version serving.
+    A new version of the table accepted later serves again."""
+    try:
+        head = state().registry.retire(table_id)
+    except DatabaseUnavailable as error:
+        raise ApiError(503, "version_store_unavailable",
+                       "the version store cannot be written now, so the table cannot be "
+                       "retired everywhere; try again shortly") from error
+    if head is None:
+        raise ApiError(404, "unknown_table", f"no table '{table_id[:100]}' is known")
+    return jsonify(retired=table_id, version=head.version,
+                   retired_at=iso(head.retired_at) if head.retired_at else None,
+                   request_id=g.request_id)
 
 
 @bp.get("/audit")

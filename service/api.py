@@ -15,6 +15,7 @@ from engine.model import Decision
 from service import body, schema
 from service.audit import AuditRow, AuditUnavailable
 from service.auth import require_api
+from service.database import DatabaseUnavailable
 from service.errors import ApiError, describe
 from service.jsontext import dumps
 from service.registry import LoadedTable, TableSlot, iso, now
@@ -32,13 +33,23 @@ def _slot(table_id: str) -> TableSlot:
 
 
 def _table(table_id: str, version: str | None) -> LoadedTable:
+    """The version that answers: the one serving, or the pinned one, from the version store
+    when this worker does not hold it."""
     slot = _slot(table_id)
     loaded = slot.find(version)
+    if loaded is None and version is not None:
+        try:
+            loaded = state().registry.pinned(table_id, version)
+        except DatabaseUnavailable as error:
+            current_app.logger.error("version store unavailable: %s", error)
+            raise ApiError(503, "version_store_unavailable",
+                           "the version store cannot be read now, so the pinned version "
+                           "cannot be loaded; try again shortly") from error
     if loaded is None:
-        kept = ", ".join([slot.current.version, *(p.version for p in slot.previous)])
         raise ApiError(
             404, "unknown_version",
-            f"version '{version}' of '{table_id}' is not loaded (loaded: {kept})",
+            f"no version '{version}' of '{table_id}' was ever accepted (serving: "
+            f"{slot.current.version}; GET /v1/tables/{table_id} lists the versions)",
         )
     return loaded
 
@@ -75,7 +86,7 @@ def _row(loaded: LoadedTable, facts: Any, answer: list[tuple[str, str]],
          index: int | None) -> AuditRow:
     parts = dict(answer)
     return AuditRow(g.request_id, now(), loaded.table_id, loaded.version, dumps(facts),
-                    parts["outputs"], parts["fired"], index)
+                    parts["outputs"], parts["fired"], index, g.correlation_id)
 
 
 def _head(loaded: LoadedTable) -> list[tuple[str, str]]:
@@ -88,6 +99,8 @@ def _head(loaded: LoadedTable) -> list[tuple[str, str]]:
 
 def _send(pairs: list[tuple[str, str]]) -> Response:
     pairs.append(("request_id", dumps(g.request_id)))
+    if g.correlation_id is not None:
+        pairs.append(("correlation_id", dumps(g.correlation_id)))
     return Response(_object(pairs), content_type="application/json")
 
 
@@ -142,11 +155,14 @@ def _summary(slot: TableSlot) -> dict[str, Any]:
         "title": current.model.about.title,
         "version": current.version,
         "table_version": current.model.about.version,
+        "accepted_at": iso(current.accepted_at),
         "loaded_at": iso(current.loaded_at),
         "source": current.source,
+        "source_missing": slot.source_missing,
+        "validation": dict(current.validation),
         "previous_versions": [
             {"version": p.version, "table_version": p.model.about.version,
-             "loaded_at": iso(p.loaded_at)}
+             "accepted_at": iso(p.accepted_at), "loaded_at": iso(p.loaded_at)}
             for p in slot.previous
         ],
         "last_reload": status.as_dict() if status else None,
@@ -170,8 +186,13 @@ def describe_table(table_id: str) -> Response:
     slot = _slot(table_id)
     loaded = slot.current
     model = loaded.model.model
+    try:
+        versions: list[dict[str, Any]] | None = state().store.history(table_id)
+    except DatabaseUnavailable:
+        versions = None
     return jsonify(
         **_summary(slot),
+        versions=versions,
         about=schema.about(model),
         inputs=dict(loaded.input_schema),
         outputs=schema.outputs_description(model),

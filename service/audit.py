@@ -1,9 +1,21 @@
 """The audit trail: one row per answered evaluation, committed before the answer is sent.
 
 SQLAlchemy Core against SQLite (the default, a file in the instance folder) or PostgreSQL
-(``postgresql+psycopg://…``). The contract the endpoints rely on: :meth:`AuditLog.record`
-returns only after the rows are committed, and raises :class:`AuditUnavailable` otherwise, so
-a 200 always has its row and a failed write is answered with 503, never with the decision.
+(``postgresql+psycopg://…``), through :class:`service.database.Database`, which keeps the
+database usable through faults (reconnecting, recreating the schema, noticing a replaced SQLite
+file) and gives every statement a time limit. The contract the endpoints rely on:
+:meth:`AuditLog.record` returns only after the rows are committed, to the database file that
+is at the configured path, and raises :class:`AuditUnavailable` otherwise, so a 200 always has
+its row and a failed write is answered with 503, never with the decision.
+
+Every row has a request id the server made (:func:`service.logs.new_request_id`: the time and
+80 random bits, so unique by construction). On PostgreSQL a unique index on the request id and
+case index also makes the write exactly-once: if the connection breaks after a COMMIT reached
+the server but before its answer came back, the retry finds the row already there and counts
+it as stored instead of storing it twice. SQLite cannot lose a COMMIT's answer (there is no
+connection to break between the two), so it is spared the index's cost (about 15 us a row,
+a third of the write). The caller's own ``X-Request-ID`` is kept beside it as
+``correlation_id``.
 
 Why it is fast enough to sit on every request: one INSERT in one short transaction; on SQLite
 the journal is in WAL mode with ``synchronous=NORMAL`` (a commit appends to the WAL without
@@ -15,9 +27,9 @@ open. A batch writes all its rows in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import os
+import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,10 +38,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.jsontext import dumps
+from service.database import Database, missing_table, reason
+from service.database import default_url as _default_url
+from service.sqlitefile import FileReplaced, LockTimeout
+
+log = logging.getLogger("service.audit")
 
 _JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid must be INTEGER
@@ -52,40 +67,27 @@ class AuditRow:
     outputs: str
     fired: str
     case_index: int | None = None
+    correlation_id: str | None = None
 
 
 _COLUMNS = ("request_id", "case_index", "evaluated_at", "table_id", "version", "facts",
-            "outputs", "fired")
+            "outputs", "fired", "correlation_id")
 
 
 def default_url(instance_path: str | Path) -> str:
     """The SQLite file used when no database URL is given."""
-    folder = Path(instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'audit.sqlite3'}"
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")  # several worker processes share the file
-    # no checkpoint inside a request's COMMIT (every ~240 rows it copied 4 MB and waited for
-    # an fsync, ~5 ms): the Checkpointer thread does it in the background instead
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.execute("PRAGMA journal_size_limit=67108864")
-    cursor.close()
+    return _default_url(instance_path)
 
 
 class AuditLog:
     """The audit table in one database. Make one per process (after gunicorn forks)."""
 
-    def __init__(self, url: str, table_name: str = "evaluations") -> None:
-        self.url = url
-        self.engine = sa.create_engine(url, json_serializer=dumps)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.metadata = sa.MetaData()
+    def __init__(self, database: Database | str, table_name: str = "evaluations",
+                 timeout: float = 2.0) -> None:
+        self.db = database if isinstance(database, Database) else Database(database, timeout)
+        self.url = self.db.url
+        self.engine = self.db.engine
+        self.metadata = self.db.metadata
         self.table = sa.Table(
             table_name,
             self.metadata,
@@ -98,9 +100,17 @@ class AuditLog:
             sa.Column("facts", _JSON, nullable=False),
             sa.Column("outputs", _JSON, nullable=False),
             sa.Column("fired", _JSON, nullable=False),
+            sa.Column("correlation_id", sa.String(200), nullable=True),
             sa.Index(f"ix_{table_name}_evaluated_at", "evaluated_at"),
             implicit_returning=False,
         )
+        self._unique = sa.Index(
+            f"ux_{table_name}_request", self.table.c.request_id,
+            sa.func.coalesce(self.table.c.case_index, -1), unique=True,
+        )
+        if self.db.backend != "postgresql":  # see the module docstring
+            self.table.indexes.discard(self._unique)
+        self.db.add_schema(self._create, self.table)
         # The write on every request skips SQLAlchemy's statement execution layer (about
         # 60 us a call, as much as the INSERT and COMMIT themselves) and its pool (10 us a
         # checkout and return): the INSERT is compiled once by SQLAlchemy for this database
@@ -112,54 +122,150 @@ class AuditLog:
         if self._positional and tuple(compiled.positiontup or ()) != _COLUMNS:
             raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
         self._time = _sqlite_text if self.backend == "sqlite" else _naive
-        self._driver_error: type[DBAPIModule.Error] = dialect.loaded_dbapi.Error
-        database = self.engine.url.database if self.backend == "sqlite" else None
-        self._writers = _Writers(self.engine)
-        self._writer = _WriterLock(database)
-        self._checkpointer = _Checkpointer(database) if database != ":memory:" else None
+        self._driver_error: type[Exception] = self.db.driver_error
+        self._integrity: type[Exception] = dialect.loaded_dbapi.IntegrityError
+        self._writers = _Writers(self.engine, self.db.file.closed if self.db.file else None)
+        self.db.on_check(before=self._close_stale, after=self._checkpoint)
 
     @property
     def backend(self) -> str:
         return str(self.engine.dialect.name)
 
+    def _create(self, connection: sa.Connection) -> None:
+        """Create the table, or bring an older one up to date (the correlation_id column and
+        the unique index came later)."""
+        self.table.create(connection, checkfirst=True)
+        columns = {c["name"] for c in sa.inspect(connection).get_columns(self.table.name)}
+        if "correlation_id" not in columns:
+            quote = connection.dialect.identifier_preparer
+            connection.exec_driver_sql(
+                f"ALTER TABLE {quote.format_table(self.table)} "
+                "ADD COLUMN correlation_id VARCHAR(200)")
+        # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect an expression
+        # index, and warns when it tries
+        if self.db.backend == "postgresql":
+            try:
+                with connection.begin_nested():  # a failure must not abort the rest
+                    connection.execute(sa.schema.CreateIndex(self._unique, if_not_exists=True))
+            except SQLAlchemyError as error:  # rows from before hold a request id twice
+                log.warning("audit table: no unique index on the request id (%s); a retried "
+                            "write may then store its row twice", reason(error))
+
     def create_schema(self) -> None:
-        """Create the table if it is missing. Several worker processes may race here: the
-        loser's CREATE fails because the table now exists, which a second look confirms."""
-        try:
-            self.metadata.create_all(self.engine, checkfirst=True)
-        except SQLAlchemyError:
-            self.metadata.create_all(self.engine, checkfirst=True)
+        """Create the table if it is missing (raises when the database cannot be reached)."""
+        self.db.create_schema()
 
     def _params(self, row: AuditRow) -> tuple[Any, ...] | dict[str, Any]:
         """The INSERT's parameters, in :data:`_COLUMNS` order (by name for drivers that take
         named parameters)."""
         values = (row.request_id, row.case_index, self._time(row.evaluated_at), row.table_id,
-                  row.version, row.facts, row.outputs, row.fired)
+                  row.version, row.facts, row.outputs, row.fired, row.correlation_id)
         return values if self._positional else dict(zip(_COLUMNS, values, strict=True))
 
     def record(self, rows: Sequence[AuditRow]) -> None:
-        """Store ``rows`` in one transaction; return only once it is committed."""
+        """Store ``rows`` in one transaction; return only once it is committed, within the
+        database's time limit. Raises :class:`AuditUnavailable`."""
         if not rows:
             return
+        deadline = time.monotonic() + self.db.timeout
         params = [self._params(r) for r in rows]
         for attempt in (1, 2):
             try:
-                connection = self._writers.connection()
-            except (SQLAlchemyError, self._driver_error) as error:
-                raise AuditUnavailable(_reason(error)) from error
-            try:
-                with self._writer:
-                    _insert(connection, self._sql, params)
+                self._write(params, deadline)
+            except self._integrity as error:
+                if attempt == 2 and "ux_" in str(error):
+                    return  # the first attempt's COMMIT reached the database after all
+                self._failed(reason(error))
+                raise AuditUnavailable(reason(error)) from error
+            except _Retry as retry:
+                if attempt == 1 and time.monotonic() < deadline:
+                    continue
+                self._failed(retry.why)
+                raise AuditUnavailable(retry.why) from retry.__cause__
+            except (SQLAlchemyError, self._driver_error, OSError, FileReplaced,
+                    LockTimeout) as error:
+                self._failed(reason(error))
+                raise AuditUnavailable(reason(error)) from error
+            else:
+                self.db.wrote()
                 return
-            except self._driver_error as error:
-                dropped = self.engine.dialect.is_disconnect(error, connection, None)
-                if dropped or not _rollback(connection):
-                    self._writers.discard()
+
+    def _write(self, params: list[Any], deadline: float) -> None:
+        connection = self._writers.connection()
+        file = self.db.file
+        try:
+            locked = file.acquire_writer(deadline) if file is not None else False
+            try:
+                watched = self.db.watchdog.watch(connection, deadline)
+                try:
+                    _insert(connection, self._sql, params)
+                finally:
+                    self.db.watchdog.done(watched)
+                if file is not None:
+                    file.check(connection)  # raises FileReplaced: the row went nowhere
+            except FileReplaced:
+                assert file is not None
+                file.flush_log(connection)  # still under the writer lock
+                raise
+            finally:
+                if file is not None:
+                    file.release_writer(locked)
+        except FileReplaced:
+            self._writers.discard()
+            raise
+        except self._driver_error as error:
+            if isinstance(error, self._integrity):
+                _rollback(connection)
+                raise
+            dropped = self.engine.dialect.is_disconnect(error, connection, None)  # type: ignore[arg-type]
+            if dropped or not _rollback(connection):
+                self._writers.discard()
+            if missing_table(error):
+                self._recreate()
+                raise _Retry(reason(error)) from error
+            if dropped:
                 # a connection the database dropped (restart, idle timeout) is replaced by a
                 # fresh one; try once more on it rather than fail the request
-                if attempt == 1 and dropped:
-                    continue
-                raise AuditUnavailable(_reason(error)) from error
+                raise _Retry(reason(error)) from error
+            raise
+
+    def _recreate(self) -> None:
+        """The table is gone (dropped, or the database recreated): make it again now."""
+        try:
+            self.db.create_schema()
+        except (SQLAlchemyError, self._driver_error) as error:
+            self._failed(reason(error))
+
+    def _failed(self, why: str) -> None:
+        self.db.write_failed(why)
+
+    def _close_stale(self) -> None:
+        """Close this process's connections to a SQLite file no longer at the path."""
+        file = self.db.file
+        if file is None:
+            return
+        stale = file.stale_identities()
+        if not stale:
+            return
+        locked = file.acquire_writer(time.monotonic() + self.db.timeout)
+        try:
+            old = self._writers.matching(lambda c: getattr(c, "identity", None) in stale)
+            if old:
+                file.flush_log(old[0])
+            self._writers.close_where(lambda c: getattr(c, "identity", None) in stale)
+        finally:
+            file.release_writer(locked)
+        self.engine.dispose()
+
+    def _checkpoint(self) -> None:
+        file = self.db.file
+        if file is None:
+            return
+        pooled = self.engine.raw_connection()
+        try:
+            file.checkpoint(pooled.dbapi_connection)  # type: ignore[arg-type]
+        finally:
+            pooled.close()
 
     def read(
         self, since: dt.datetime | None, limit: int, table_id: str | None = None
@@ -174,12 +280,13 @@ class AuditLog:
         try:
             with self.engine.connect() as connection:
                 result = connection.execute(query).mappings().all()
-        except SQLAlchemyError as error:
-            raise AuditUnavailable(_reason(error)) from error
+        except (SQLAlchemyError, self._driver_error) as error:
+            raise AuditUnavailable(reason(error)) from error
         return [
             {
                 "id": row["id"],
                 "request_id": row["request_id"],
+                "correlation_id": row["correlation_id"],
                 "case_index": row["case_index"],
                 "evaluated_at": row["evaluated_at"].isoformat(timespec="microseconds") + "Z",
                 "table_id": row["table_id"],
@@ -193,50 +300,14 @@ class AuditLog:
 
     def dispose(self) -> None:
         """Close every connection, the writers' included (before a fork, at shutdown)."""
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
         self._writers.close()
-        self.engine.dispose()
-        self._writer.close()
+        self.db.dispose()
 
 
-class _Checkpointer:
-    """Copies the SQLite WAL into the database file once a second, off the request path.
-
-    A PASSIVE checkpoint never blocks writers or readers, and sqlite3 releases the GIL while
-    it runs, so requests go on meanwhile. Should this thread ever stop, SQLite still works:
-    the WAL only grows until the next checkpoint (this thread's, or the next process's).
-    """
-
-    def __init__(self, database: str | None, interval: float = 1.0) -> None:
-        self._database = database
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if database:
-            self._thread = threading.Thread(target=self._run, args=(interval,),
-                                            name="audit-checkpoint", daemon=True)
-            self._thread.start()
-
-    def _run(self, interval: float) -> None:
-        import sqlite3
-
-        assert self._database is not None
-        connection: sqlite3.Connection | None = None
-        while not self._stop.wait(interval):
-            try:
-                if connection is None:
-                    connection = sqlite3.connect(self._database, timeout=5,
-                                                 check_same_thread=False)
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
-                continue  # busy or gone for a moment: the next round tries again
-        if connection is not None:
-            connection.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+class _Retry(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class _Writers:
@@ -254,8 +325,9 @@ class _Writers:
     by :meth:`close`.
     """
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, on_close: Callable[[Any], None] | None = None) -> None:
         self._engine = engine
+        self._on_close = on_close
         # SQLite in memory: the database lives in the connection that the pool keeps for each
         # thread, so it stays checked out there instead (a detached one would be a new database)
         self._detach = not isinstance(engine.pool, sa.pool.SingletonThreadPool)
@@ -292,6 +364,24 @@ class _Writers:
         with self._lock:
             self._open.pop(id(connection), None)
         _close(connection)
+        if self._on_close is not None:
+            self._on_close(connection)
+
+    def matching(self, test: Callable[[Any], bool]) -> list[Any]:
+        """Every thread's open connection for which ``test`` is true."""
+        with self._lock:
+            found = [_held_connection(r) for r in self._open.values() if r.alive]
+        return [c for c in found if c is not None and test(c)]
+
+    def close_where(self, closing: Callable[[Any], bool]) -> None:
+        """Close every thread's connection for which ``closing`` is true. Call it while no
+        thread writes (with the writer lock held). A thread whose connection was closed finds
+        it so on its next write and opens a new one."""
+        with self._lock:
+            releases = [r for r in self._open.values()
+                        if r.alive and closing(_held_connection(r))]
+        for release in releases:
+            release()
 
     def discard(self) -> None:
         """Close this thread's connection (broken, or in a state not known); the thread's
@@ -319,55 +409,6 @@ class _Held:
         self.connection = connection
         self.pooled = pooled  # kept: one left in the pool (SQLite in memory) stays checked out
         self.release = weakref.finalize(self, release, connection)
-
-
-class _WriterLock:
-    """One SQLite writer at a time across the worker processes, queued by the kernel.
-
-    SQLite lets one connection write at a time; a second writer that finds the file locked
-    does not wait in a queue but sleeps and retries (1, 2, 5, 10 … ms). Under load that
-    sleeping dominated: two workers served half the requests one worker did. An exclusive
-    ``flock`` on a file beside the database is granted the moment the holder releases it,
-    so writers take turns in microseconds. The thread lock covers gthread workers (a flock
-    held through one file descriptor does not exclude other threads using the same one).
-    PostgreSQL needs neither: its row inserts do not block each other.
-
-    A context manager class rather than a generator: ``contextlib.contextmanager`` cost
-    3 us a write, twice the two ``flock`` calls.
-    """
-
-    def __init__(self, database: str | None) -> None:
-        self._threads = threading.Lock()
-        self._fd: int | None = None
-        if database and database != ":memory:":
-            self._fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        self._used = self._fd is not None
-
-    def __enter__(self) -> None:
-        if not self._used:
-            return
-        self._threads.acquire()
-        try:
-            if self._fd is not None:  # None once closed: SQLite's own locking still holds
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
-
-    def __exit__(self, *_exc: object) -> None:
-        if not self._used:
-            return
-        try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-    def close(self) -> None:
-        with self._threads:  # never under a writer that holds it
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
 
 
 def _insert(connection: Any, sql: str, params: Sequence[Any]) -> None:
@@ -429,8 +470,7 @@ def _close(connection: Any) -> None:
         pass
 
 
-def _reason(error: Exception) -> str:
-    """The driver's own first line, without SQL text or parameters (they hold patient facts)."""
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()
-    return f"{type(original).__name__}: {text[0] if text else 'no detail'}"
+def _held_connection(release: weakref.finalize[Any, Any]) -> Any:
+    """The connection a :class:`_Held` finalizer closes (None once it has run)."""
+    found = release.peek()
+    return found[2][0] if found is not None else None

@@ -17,6 +17,14 @@ DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL of the audit database; None = SQLite file in the instance folder
     "DATABASE_URL": None,
     "AUDIT_TABLE": "evaluations",
+    # seconds an audit write (or any database statement) may take before the request is
+    # answered 503; and how often the database is checked (reconnect, recreate the schema)
+    "AUDIT_WRITE_TIMEOUT": 2.0,
+    "DATABASE_CHECK_INTERVAL": 1.0,
+    # the version store's tables are <prefix>_versions and <prefix>_heads, in the same
+    # database; every worker and instance reads the heads every STORE_SYNC_INTERVAL seconds
+    "STORE_PREFIX": "triage",
+    "STORE_SYNC_INTERVAL": 1.0,
     # bearer tokens; ADMIN_TOKEN None disables the admin endpoints, API_TOKEN None leaves
     # evaluation and the table listing open
     "ADMIN_TOKEN": None,
@@ -26,8 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BATCH": 100,
     "MAX_FACTS": 200,  # fields in one case's facts, known or not
     "MAX_AUDIT_LIMIT": 1000,
-    # how many superseded versions of a table stay loaded for pinning with "version"
-    "KEEP_PREVIOUS_VERSIONS": 1,
+    # how many other versions of a table stay compiled for pinning with "version" (any
+    # version in the version store can be pinned; one not held is loaded from there)
+    "KEEP_PREVIOUS_VERSIONS": 2,
     # the polling watcher; a change must be seen unchanged on two polls before it is loaded
     "WATCH": True,
     "WATCH_INTERVAL": 0.25,
@@ -37,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "GATE_WITH_VALIDATOR": True,
     # one JSON log line per request
     "LOG_REQUESTS": True,
+    # a worker asks to be replaced after compiling this many workbook versions (0: never),
+    # with ON_RECYCLE (set by ``triage serve``: a graceful SIGTERM to the worker itself);
+    # a safety net for memory durable-rules' C core does not give back (engine/evaluator.py)
+    "RECYCLE_AFTER_LOADS": 0,
+    "ON_RECYCLE": None,
 }
 
 _POSITIVE_INTS = ("MAX_CONTENT_LENGTH", "MAX_BATCH", "MAX_FACTS", "MAX_AUDIT_LIMIT")
@@ -53,12 +67,23 @@ def settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in _POSITIVE_INTS:
         if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
             raise ConfigError(f"{key} must be a positive whole number, not {values[key]!r}")
+    recycle = values["RECYCLE_AFTER_LOADS"]
+    if not isinstance(recycle, int) or isinstance(recycle, bool) or recycle < 0:
+        raise ConfigError(f"RECYCLE_AFTER_LOADS must be 0 or more, not {recycle!r}")
     keep = values["KEEP_PREVIOUS_VERSIONS"]
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
         raise ConfigError(f"KEEP_PREVIOUS_VERSIONS must be 0 or more, not {keep!r}")
-    interval = values["WATCH_INTERVAL"]
-    if not isinstance(interval, int | float) or not 0.01 <= interval <= 60:
-        raise ConfigError(f"WATCH_INTERVAL must be between 0.01 and 60 seconds, not {interval!r}")
+    for key, low, high in (("WATCH_INTERVAL", 0.01, 60), ("AUDIT_WRITE_TIMEOUT", 0.05, 30),
+                           ("DATABASE_CHECK_INTERVAL", 0.05, 60),
+                           ("STORE_SYNC_INTERVAL", 0.05, 600)):
+        interval = values[key]
+        if (not isinstance(interval, int | float) or isinstance(interval, bool)
+                or not low <= interval <= high):
+            raise ConfigError(f"{key} must be between {low} and {high} seconds, "
+                              f"not {interval!r}")
+    prefix = values["STORE_PREFIX"]
+    if not isinstance(prefix, str) or not prefix.isidentifier() or len(prefix) > 40:
+        raise ConfigError(f"STORE_PREFIX must be a plain name such as 'triage', not {prefix!r}")
     for key in ("ADMIN_TOKEN", "API_TOKEN"):
         token = values[key]
         if token is not None and (not isinstance(token, str) or len(token) < 8):

@@ -11,8 +11,9 @@ gate still runs every vignette itself, so the minimum bar never drops.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class GateResult:
     path: str
     model: CompiledModel | None = None
     problems: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    # what the checks found, kept with the version in the version store: findings by
+    # severity, with the warnings' codes, and the vignettes passed
+    summary: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -44,10 +48,14 @@ def check(path: str | Path, use_validator: bool = True) -> GateResult:
         return GateResult(source, problems=tuple(_problem(p.as_dict()) for p in error.problems))
     except TriageError as error:  # durable-rules refused the compiled table
         return GateResult(source, problems=(_problem({"message": str(error)}),))
-    problems = _validator_errors(model) if use_validator else None
+    summary: dict[str, Any] = {}
+    problems = _validator_errors(model, summary) if use_validator else None
     if problems is None:
         problems = _vignette_failures(model)
-    return GateResult(source, model if not problems else None, tuple(problems))
+        summary.update(validator=False, errors=len(problems),
+                       vignettes={"total": len(model.vignettes),
+                                  "failed": len({p["message"].split(":")[0] for p in problems})})
+    return GateResult(source, model if not problems else None, tuple(problems), summary)
 
 
 def _problem(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,13 +68,25 @@ def _problem(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _validator_errors(model: CompiledModel) -> list[dict[str, Any]] | None:
-    """The validator's errors and failing vignettes, or None when there is no validator."""
+def _validator_errors(model: CompiledModel,
+                      summary: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The validator's errors and failing vignettes, or None when there is no validator.
+    Fills ``summary`` with what it found."""
     try:
         from engine.validation import Severity, validate_model
     except ImportError:
         return None
     report = validate_model(model)
+    summary.update(
+        validator=True,
+        errors=report.count(Severity.ERROR),
+        warnings=report.count(Severity.WARNING),
+        infos=report.count(Severity.INFO),
+        warning_codes=sorted({f.code for f in report.findings
+                              if f.severity is Severity.WARNING and f.code}),
+        vignettes={"total": len(report.vignettes),
+                   "failed": sum(1 for v in report.vignettes if not v.passed)},
+    )
     problems = [
         _problem({**f.as_dict(), "cell": f.cells[0] if f.cells else None})
         for f in report.findings
@@ -125,3 +145,14 @@ def _output(outputs: Mapping[str, Any], name: str) -> Any:
         if isinstance(value, Mapping) and name in value:
             return value[name]
     return None
+
+
+def check_bytes(content: bytes, name: str, use_validator: bool = True) -> GateResult:
+    """:func:`check` on a workbook's bytes, read once by the caller: the bytes stored in the
+    version store are then exactly the ones that passed, even if the file changes meanwhile.
+    ``name`` is the file's name (its suffix says how to read it)."""
+    with tempfile.TemporaryDirectory(prefix="triage-gate-") as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(content)
+        result = check(path, use_validator)
+    return replace(result, path=name)

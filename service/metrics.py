@@ -90,6 +90,20 @@ class Metrics:
         self.audit_failures = Counter(
             "triage_audit_failures", "Audit writes that failed (answered 503)", registry=r,
         )
+        self.database_up = Gauge(
+            "triage_audit_database_up", "1 while the audit database answers (0 when any "
+            "worker finds it unavailable)", registry=r, multiprocess_mode="livemin",
+        )
+        self.source_missing = Gauge(
+            "triage_table_source_missing", "1 while a table serves a version whose workbook is "
+            "no longer in the tables folder", ["table_id"], registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.tables_served = Gauge(
+            "triage_tables_served", "Tables being served", registry=r,
+            multiprocess_mode="livemin",
+        )
+        self._missing_seen: set[str] = set()
         self._enumerable: dict[str, frozenset[str]] = {}
         # labelled series looked up once: ``labels()`` takes a lock and builds a key on every
         # call, and two to six of them run on every request. The label values come from the
@@ -136,6 +150,17 @@ class Metrics:
         if not ok:
             self.reload_failures.labels(source).inc()
         self.reload_failing.labels(source).set(0 if ok else 1)
+
+    def observe_database(self, ok: bool) -> None:
+        self.database_up.set(1 if ok else 0)
+
+    def observe_tables(self, snapshot: Any) -> None:
+        """After every change of the tables served: which serve without their workbook."""
+        self.tables_served.set(len(snapshot.slots))
+        missing = {k for k, slot in snapshot.slots.items() if slot.source_missing}
+        for table_id in missing | self._missing_seen:
+            self.source_missing.labels(table_id).set(1 if table_id in missing else 0)
+        self._missing_seen |= missing
 
     def close(self) -> None:
         self._closer()

@@ -10,24 +10,26 @@ templated paths (``/v1/tables/{table_id}/…``) describe the same endpoints for 
 
 from __future__ import annotations
 
+import copy as copy_module
 from collections.abc import Mapping
 from typing import Any
 
-from service import schema
+from service import contract, schema
 from service.registry import Snapshot
 
 JSON = "application/json"
 _ERRORS = {
-    400: "The body is not valid JSON",
+    400: "The body is not valid UTF-8 JSON, holds a key twice, or a lone surrogate",
     401: "A bearer token is required, or the one sent is wrong",
     403: "Admin endpoints are disabled (no admin token configured)",
     404: "No such table, version or route",
     405: "The method is not allowed on this path",
     409: "A UNIQUE or ANY table matched rules it must not (the rules are named)",
     413: "The body is larger than the configured limit",
-    415: "The body is not sent as application/json",
+    415: "The body is not sent as application/json, or declares a charset other than UTF-8",
     422: "The request or the facts are not valid; every bad field is listed",
-    503: "The audit trail cannot store the decision, so it is not given",
+    503: "The audit trail cannot store the decision (so it is not given), or the version "
+         "store cannot be read",
 }
 
 
@@ -47,160 +49,56 @@ def _responses(ok: Mapping[str, Any], *codes: int, ok_text: str = "Success") -> 
     return answers
 
 
-def _components(snapshot: Snapshot, max_batch: int, max_facts: int) -> dict[str, Any]:
-    nullable_text = {"type": ["string", "null"]}
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["error", "message", "request_id"],
-            "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                           "request_id": nullable_text},
-        },
-        "FieldError": {
-            "type": "object", "required": ["field", "message"],
-            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-        },
-        "ValidationError": {
-            "allOf": [_ref("Error")],
-            "required": ["errors"],
-            "properties": {"errors": {"type": "array", "items": _ref("FieldError")}},
-        },
-        "HitPolicyError": {
-            "allOf": [_ref("Error")],
-            "required": ["table", "rules"],
-            "properties": {"table": {"type": "string"}, "hit_policy": {"type": "string"},
-                           "rules": {"type": "array", "items": {"type": "string"}}},
-        },
-        "FiredRule": {
-            "type": "object",
-            "required": ["table", "rule_id", "sheet", "row", "citation", "conditions",
-                         "outputs"],
-            "properties": {
-                "table": {"type": "string"}, "rule_id": {"type": "string"},
-                "sheet": {"type": "string"}, "row": {"type": "integer"},
-                "citation": {"type": "string"},
-                "conditions": {"type": "array", "items": {
-                    "type": "object", "required": ["input", "test", "value"],
-                    "properties": {"input": {"type": "string"}, "test": {"type": "string"},
-                                   "value": {}}}},
-                "outputs": {"type": "object"},
-            },
-        },
-        "Facts": {"type": "object", "description": "Fact names and values; see each table",
-                  "maxProperties": max_facts, "propertyNames": {"maxLength": 100}},
-        "Outputs": {"type": "object"},
-        "FileStatus": {
-            "type": "object",
-            "required": ["source", "status", "at", "errors"],
-            "properties": {
-                "source": {"type": "string"},
-                "status": {"enum": ["ok", "failed", "removed"]},
-                "at": {"type": "string", "format": "date-time"},
-                "table_id": nullable_text, "version": nullable_text,
-                "errors": {"type": "array", "items": {"type": "object"}},
-            },
-        },
-        "TableSummary": {
-            "type": "object",
-            "required": ["id", "title", "version", "loaded_at", "source", "last_reload"],
-            "properties": {
-                "id": {"type": "string"}, "title": {"type": "string"},
-                "version": {"type": "string"}, "table_version": {"type": "string"},
-                "loaded_at": {"type": "string", "format": "date-time"},
-                "source": {"type": "string"},
-                "previous_versions": {"type": "array", "items": {"type": "object"}},
-                "last_reload": {"anyOf": [_ref("FileStatus"), {"type": "null"}]},
-            },
-        },
-        "TableDescription": {
-            "allOf": [_ref("TableSummary")],
-            "required": ["about", "inputs", "outputs"],
-            "properties": {"about": {"type": "object"}, "inputs": {"type": "object"},
-                           "outputs": {"type": "array", "items": {"type": "object"}},
-                           "outputs_schema": {"type": "object"},
-                           "evaluation_order": {"type": "array",
-                                                "items": {"type": "string"}}},
-        },
-        "AuditRecord": {
-            "type": "object",
-            "required": ["id", "request_id", "evaluated_at", "table_id", "version", "facts",
-                         "outputs", "fired"],
-            "properties": {
-                "id": {"type": "integer"}, "request_id": {"type": "string"},
-                "case_index": {"type": ["integer", "null"]},
-                "evaluated_at": {"type": "string", "format": "date-time"},
-                "table_id": {"type": "string"}, "version": {"type": "string"},
-                "facts": {"type": "object"}, "outputs": {"type": "object"},
-                "fired": {"type": "array"},
-            },
-        },
-    }
-    for suffix, facts, outputs in [("", _ref("Facts"), _ref("Outputs"))] + [
-        (f"_{k}", _ref(f"Facts_{k}"), _ref(f"Outputs_{k}")) for k in sorted(snapshot.slots)
-    ]:
-        schemas.update(_evaluation_schemas(suffix, facts, outputs, max_batch))
+def _components(snapshot: Snapshot, max_batch: int, max_facts: int,
+                max_audit: int) -> dict[str, Any]:
+    """The schemas of :mod:`service.contract`, and each table's own variants: its facts (from
+    its Inputs sheet) and outputs (from its output columns) in place of the generic ones."""
+    requests = contract.models(max_batch, max_facts, max_audit)
+    schemas = contract.schemas(
+        contract.Error, contract.ValidationError, contract.HitPolicyError,
+        contract.NotReady, contract.Ready, contract.Alive, contract.Evaluation,
+        contract.BatchEvaluation, contract.TableList, contract.TableDescription,
+        contract.AuditPage, contract.ReloadResult, contract.Retired,
+        requests.evaluate, requests.batch,
+    )
     for table_id, slot in sorted(snapshot.slots.items()):
+        facts, outputs = _ref(f"Facts_{table_id}"), _ref(f"Outputs_{table_id}")
         schemas[f"Facts_{table_id}"] = dict(slot.current.input_schema)
         schemas[f"Outputs_{table_id}"] = schema.outputs_schema(slot.current.model.model)
+        schemas[f"EvaluateRequest_{table_id}"] = _with_property(
+            schemas["EvaluateRequest"], "facts", facts)
+        schemas[f"Evaluation_{table_id}"] = _with_property(
+            schemas["Evaluation"], "outputs", outputs)
+        case = {"type": "object", "required": ["facts"], "additionalProperties": False,
+                "properties": {"facts": facts}}
+        batch = _with_property(schemas["BatchRequest"], "cases", {
+            **schemas["BatchRequest"]["properties"]["cases"], "items": {"anyOf": [case, {}]}})
+        schemas[f"BatchRequest_{table_id}"] = batch
+        schemas[f"CaseResult_{table_id}"] = _with_property(
+            schemas["CaseResult"], "outputs", {"anyOf": [outputs, {"type": "null"}]})
+        schemas[f"BatchEvaluation_{table_id}"] = _with_property(
+            schemas["BatchEvaluation"], "results",
+            {"type": "array", "items": _ref(f"CaseResult_{table_id}")})
     return schemas
 
 
-def _evaluation_schemas(
-    suffix: str, facts: dict[str, str], outputs: dict[str, str], max_batch: int
-) -> dict[str, Any]:
-    version = {"type": "string", "minLength": 1, "maxLength": 64,
-               "description": "Pin a version still loaded (its hash)"}
-    answer = {
-        "outputs": outputs,
-        "fired": {"type": "array", "items": _ref("FiredRule")},
-        "explanation": {"type": "string"},
-    }
-    return {
-        f"EvaluateRequest{suffix}": {
-            "type": "object", "required": ["facts"], "additionalProperties": False,
-            "properties": {"facts": facts, "version": version},
-        },
-        f"Evaluation{suffix}": {
-            "type": "object",
-            "required": ["table_id", "version", "outputs", "fired", "explanation",
-                         "request_id"],
-            "properties": {"table_id": {"type": "string"}, "version": {"type": "string"},
-                           "table_version": {"type": "string"}, **answer,
-                           "request_id": {"type": "string"}},
-        },
-        f"BatchRequest{suffix}": {
-            "type": "object", "required": ["cases"], "additionalProperties": False,
-            "properties": {
-                "cases": {
-                    "type": "array", "minItems": 1, "maxItems": max_batch,
-                    "description": "Each case is checked on its own: a case that is not "
-                    "{\"facts\": {...}} with valid facts gets its own 422 (or 409) in "
-                    "results, and the other cases are still answered.",
-                    "items": {"anyOf": [
-                        {"type": "object", "required": ["facts"],
-                         "additionalProperties": False, "properties": {"facts": facts}},
-                        {},
-                    ]},
-                },
-                "version": version,
-            },
-        },
-        f"BatchEvaluation{suffix}": {
-            "type": "object",
-            "required": ["table_id", "version", "results", "request_id"],
-            "properties": {
-                "table_id": {"type": "string"}, "version": {"type": "string"},
-                "table_version": {"type": "string"}, "request_id": {"type": "string"},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["index", "status"],
-                    "properties": {"index": {"type": "integer"}, "status": {"type": "integer"},
-                                   **answer, "error": {"type": "string"},
-                                   "message": {"type": "string"},
-                                   "errors": {"type": "array", "items": _ref("FieldError")}},
-                }},
-            },
-        },
-    }
+def _nullable_dropped(schema_: Mapping[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: a parameter is absent rather than null."""
+    found = dict(schema_)
+    options = found.pop("anyOf", None)
+    if options:
+        found.update(next(o for o in options if o.get("type") != "null"))
+    found.pop("default", None)
+    found.pop("title", None)
+    return found
+
+
+def _with_property(base: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """A copy of the object schema ``base`` whose property ``name`` is ``value``."""
+    copy = copy_module.deepcopy(dict(base))
+    copy["properties"][name] = value
+    copy.pop("title", None)
+    return copy
 
 
 def _table_paths(prefix: str, suffix: str, parameters: list[Any], api_security: list[Any],
@@ -247,18 +145,20 @@ def document(
     bearer: list[Any] = [{"bearer": []}]
     api_security = bearer if api_token else []
     text = {"description": "Text", "content": {"text/plain": {"schema": {"type": "string"}}}}
-    simple = {"type": "object", "required": ["status"],
-              "properties": {"status": {"type": "string"}}}
+    audit_query = contract.models(max_batch, max_facts, max_audit).audit_query
+    query = audit_query.model_json_schema()["properties"]
     table_id = [{"name": "table_id", "in": "path", "required": True,
                  "schema": {"type": "string"}, "description": "The About sheet's Table id"}]
     paths: dict[str, Any] = {
         "/healthz": {"get": {"operationId": "healthz", "summary": "The process is alive",
-                             "security": [], "responses": _responses(simple)}},
+                             "security": [], "responses": _responses(_ref("Alive"))}},
         "/readyz": {"get": {
-            "operationId": "readyz", "summary": "At least one table is loaded",
+            "operationId": "readyz",
+            "summary": "A table is loaded, the audit database answers, and the worker is not "
+            "shutting down",
             "security": [],
-            "responses": {**_responses(simple),
-                          "503": _json(_ref("Error"), "No table is loaded")},
+            "responses": {**_responses(_ref("Ready")),
+                          "503": _json(_ref("NotReady"), "Not ready, and why")},
         }},
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
                              "security": [], "responses": {"200": text}}},
@@ -273,34 +173,27 @@ def document(
             "operationId": "listTables",
             "summary": "Tables being served, and the last load result of every file",
             "security": api_security,
-            "responses": _responses({
-                "type": "object", "required": ["tables", "files", "request_id"],
-                "properties": {"tables": {"type": "array", "items": _ref("TableSummary")},
-                               "files": {"type": "array", "items": _ref("FileStatus")},
-                               "request_id": {"type": "string"}}}, 401),
+            "responses": _responses(_ref("TableList"), 401),
         }},
         "/v1/admin/reload": {"post": {
             "operationId": "reload", "summary": "Reload every workbook now (admin)",
             "security": bearer,
-            "responses": _responses({"type": "object",
-                                     "required": ["reloaded", "tables", "request_id"]},
-                                    401, 403),
+            "responses": _responses(_ref("ReloadResult"), 401, 403),
+        }},
+        "/v1/admin/tables/{table_id}/retire": {"post": {
+            "operationId": "retireTable",
+            "summary": "Stop serving a table on every worker and instance (admin)",
+            "security": bearer, "parameters": table_id,
+            "responses": _responses(_ref("Retired"), 401, 403, 404, 503),
         }},
         "/v1/admin/audit": {"get": {
             "operationId": "audit", "summary": "Read the audit trail (admin)",
             "security": bearer,
             "parameters": [
-                {"name": "since", "in": "query", "schema": {"type": "string",
-                                                           "format": "date-time"}},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": max_audit}},
-                {"name": "table_id", "in": "query", "schema": {"type": "string"}},
+                {"name": name, "in": "query", "schema": _nullable_dropped(schema_)}
+                for name, schema_ in query.items()
             ],
-            "responses": _responses({
-                "type": "object", "required": ["records", "count", "request_id"],
-                "properties": {"records": {"type": "array", "items": _ref("AuditRecord")},
-                               "count": {"type": "integer"},
-                               "request_id": {"type": "string"}}}, 401, 403, 422, 503),
+            "responses": _responses(_ref("AuditPage"), 401, 403, 422, 503),
         }},
     }
     paths.update(_table_paths("/v1/tables/{table_id}", "", table_id, api_security,
@@ -320,7 +213,7 @@ def document(
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths,
         "components": {
-            "schemas": _components(snapshot, max_batch, max_facts),
+            "schemas": _components(snapshot, max_batch, max_facts, max_audit),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -35,10 +35,22 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    count = len(state().registry.snapshot.slots)
+    """Ready when a table is loaded, the audit database answers and the worker is not
+    shutting down: a load balancer sends evaluations only then."""
+    app_state = state()
+    count = len(app_state.registry.snapshot.slots)
+    audit = app_state.database.status.as_dict()
+    audit["backend"] = app_state.database.backend
+    if app_state.draining:
+        raise ApiError(503, "not_ready", "shutting down: finishing the requests already "
+                       "accepted", {"tables": count, "audit": audit})
     if not count:
-        raise ApiError(503, "not_ready", "no table is loaded; see /v1/tables for why")
-    return jsonify(status="ready", tables=count)
+        raise ApiError(503, "not_ready", "no table is loaded; see /v1/tables for why",
+                       {"tables": 0, "audit": audit})
+    if not app_state.database.status.ok:
+        raise ApiError(503, "not_ready", "the audit database is unavailable, so no decision "
+                       f"can be recorded: {audit['reason']}", {"tables": count, "audit": audit})
+    return jsonify(status="ready", tables=count, audit=audit)
 
 
 @bp.get("/metrics")

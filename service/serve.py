@@ -15,15 +15,19 @@ table (created once here so that workers do not race to create it), and JSON log
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
+import signal
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from gunicorn.workers.sync import SyncWorker
 
 from service import logs
 
@@ -68,7 +72,7 @@ def gunicorn_options(
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "gthread" if threads > 1 else "service.serve.DrainingSyncWorker",
         "threads": threads,
         "timeout": 60,
         "graceful_timeout": 10,
@@ -131,14 +135,23 @@ def run(
         "ADMIN_TOKEN": os.environ.get("TRIAGE_ADMIN_TOKEN") or None,
         "API_TOKEN": os.environ.get("TRIAGE_API_TOKEN") or None,
         "RELOAD_SIGNAL_FILE": str(shared / "reload-signal"),
+        "RECYCLE_AFTER_LOADS": int(os.environ.get("TRIAGE_RECYCLE_AFTER_LOADS", "1000")),
+        "ON_RECYCLE": _recycle,
     }
     from service.audit import AuditLog
     from service.config import settings
+    from service.database import Database
+    from service.versions import VersionStore
 
     checked = settings(config)  # a bad setting stops here, not in every worker
-    audit = AuditLog(url, checked["AUDIT_TABLE"])
-    audit.create_schema()
-    audit.dispose()  # no connection may cross the fork
+    database = Database(url, float(checked["AUDIT_WRITE_TIMEOUT"]))
+    AuditLog(database, checked["AUDIT_TABLE"])
+    VersionStore(database, checked["STORE_PREFIX"])
+    if not database.check():  # the workers keep trying; the service starts regardless
+        logging.getLogger("service.serve").warning(
+            "audit database unavailable at start-up: %s; evaluations are answered 503 until "
+            "it is back", database.status.reason)
+    database.dispose()  # no connection may cross the fork
 
     def factory() -> Any:
         import gc
@@ -151,4 +164,80 @@ def run(
         gc.freeze()
         return app
 
+    import gunicorn.util
+
+    gunicorn.util.write_error = _json_error  # gunicorn's own error pages, as JSON
     GunicornServer(factory, gunicorn_options(host, port, workers, threads, log_level)).run()
+
+
+def _recycle() -> None:
+    """Replace this worker: the graceful SIGTERM gunicorn's own master would send. The worker
+    finishes the request in hand and the queued connections (:class:`DrainingSyncWorker`),
+    then exits, and the master starts a new one; the other workers serve meanwhile."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answer, as JSON. gunicorn answers some requests before the app
+    sees them — a request line over 4094 bytes (414), malformed headers (400), too many
+    header fields (431), a bad chunk size — and writes those through
+    ``gunicorn.util.write_error`` as an HTML page. The service promises JSON for every
+    answer, so :func:`run` puts this function in its place (the only function of gunicorn's
+    that the service replaces)."""
+    from gunicorn.util import write_nonblock
+
+    from service.jsontext import dumps
+
+    request_id = logs.new_request_id()
+    code = reason.lower().replace(" ", "_")
+    body = dumps({"error": code, "message": mesg or reason, "request_id": request_id})
+    data = body.encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            f"X-Request-ID: {request_id}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + data)
+
+
+class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
+    """gunicorn's sync worker, which on SIGTERM also answers the connections already waiting
+    in the listen queue before it exits.
+
+    gunicorn's own sync worker stops accepting as soon as SIGTERM arrives; the master then
+    closes the listening socket, and every connection still queued there is reset, though
+    the clients had been connected. This worker, once its loop ends, marks the app as
+    draining (``/readyz`` answers 503, so a load balancer stops sending), then keeps
+    accepting until the queue has stayed empty for :attr:`QUIET` seconds, within the graceful
+    timeout. A connection that arrives after that last look is still reset: no server can
+    answer a connection made after it stopped listening."""
+
+    QUIET = 0.25
+
+    def run(self) -> None:
+        super().run()
+        self._drain()
+
+    def _drain(self) -> None:
+        from service.state import KEY
+
+        state = getattr(self.wsgi, "extensions", {}).get(KEY)
+        if state is not None:
+            state.draining = True
+        deadline = time.monotonic() + max(1.0, self.cfg.graceful_timeout - 1.0)
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            served = False
+            for listener in self.sockets:
+                try:
+                    client, addr = listener.accept()
+                except OSError:  # nothing waiting (EAGAIN), or the socket is gone
+                    continue
+                client.setblocking(1)
+                self.handle(listener, client, addr)
+                served = True
+            now = time.monotonic()
+            if served:
+                quiet_since = now
+            elif now - quiet_since >= self.QUIET:
+                return
+            else:
+                time.sleep(0.005)

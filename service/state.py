@@ -12,8 +12,10 @@ from typing import Any
 from flask import current_app
 
 from service.audit import AuditLog
+from service.database import Database
 from service.metrics import Metrics
 from service.registry import Registry
+from service.versions import VersionStore
 from service.watcher import Watcher
 
 KEY = "triage"
@@ -22,14 +24,17 @@ KEY = "triage"
 @dataclass
 class State:
     registry: Registry
+    database: Database
     audit: AuditLog
+    store: VersionStore
     metrics: Metrics
     watcher: Watcher | None
     openapi_cache: tuple[Any, dict[str, Any]] | None = None  # (snapshot, document)
+    draining: bool = False  # set on SIGTERM: /readyz answers 503 while the queue drains
 
     def close(self) -> None:
-        """Stop the watcher and metrics threads and close database connections (tests,
-        shutdown)."""
+        """Stop the watcher, metrics and database threads and close database connections
+        (tests, shutdown)."""
         if self.watcher is not None:
             self.watcher.stop()
         self.metrics.close()

@@ -1,6 +1,9 @@
 """Fixtures for the service tests: an app on a copy of the bundled table, its client, and
 helpers that edit a workbook on disk the way a clinician saving in Excel would.
 
+``pg_url`` gives a test that drives the real server a PostgreSQL database of its own (created
+and dropped around it), and ``serve`` stops the servers it started.
+
 ``database_url`` runs a test once on SQLite and, when ``TRIAGE_TEST_DATABASE_URL`` names a
 PostgreSQL database (``.ci/run`` sets it), once more on PostgreSQL, each time in a table of
 its own that is dropped afterwards.
@@ -18,6 +21,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -75,6 +79,7 @@ def make_app(tables_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]
             "TABLES_DIR": str(tables_dir),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
             "AUDIT_TABLE": f"evaluations_{uuid.uuid4().hex[:12]}",
+            "STORE_PREFIX": f"store_{uuid.uuid4().hex[:12]}",
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "WATCH": False,
             "LOG_REQUESTS": False,
@@ -87,9 +92,11 @@ def make_app(tables_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]
     yield make
     for app in made:
         state: State = app.extensions[KEY]
-        if state.audit.backend == "postgresql":
-            state.audit.table.drop(state.audit.engine, checkfirst=True)
         state.close()
+        if state.audit.backend == "postgresql":
+            for table in (state.audit.table, state.store.versions, state.store.heads):
+                table.drop(state.audit.engine, checkfirst=True)
+            state.audit.engine.dispose()
 
 
 @pytest.fixture
@@ -104,3 +111,29 @@ def client(app: Flask) -> FlaskClient:
 
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL for the fault tests")
+    name = f"service_test_f{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield str(sa.engine.make_url(base).set(database=name).render_as_string(False))
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[list[Any]]:
+    """Real ``triage serve`` processes a test starts (``servers.start``), stopped after it."""
+    started: list[Any] = []
+    yield started
+    for server in started:
+        server.stop()

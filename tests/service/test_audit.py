@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
 from service.audit import AuditLog, AuditRow, AuditUnavailable, _sqlite_text
 from tests.service.conftest import TABLE, admin, example_facts
@@ -62,12 +63,30 @@ def test_audit_reads_since_a_time_with_a_limit(
     assert other["count"] == 0
 
 
+def _refuse_inserts(audit: AuditLog) -> None:
+    """A database that refuses every INSERT into the audit table (a trigger), as a full disk
+    or a revoked grant would: nothing the service can heal."""
+    name = audit.table.name
+    with audit.engine.begin() as connection:
+        if audit.backend == "sqlite":
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{name} BEFORE INSERT ON {name} "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        else:
+            connection.exec_driver_sql(
+                f"CREATE FUNCTION refuse_{name}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$")
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{name} BEFORE INSERT ON {name} "
+                f"FOR EACH ROW EXECUTE FUNCTION refuse_{name}()")
+
+
 def test_a_failed_audit_write_is_503_and_no_decision(
     make_app: Callable[..., Flask], database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(DATABASE_URL=database_url)
     audit = app.extensions["triage"].audit
-    audit.table.drop(audit.engine)  # the database refuses every write from now on
+    _refuse_inserts(audit)
     answer = app.test_client().post(URL, json={"facts": example_facts()})
     assert answer.status_code == 503
     body = answer.get_json()
@@ -79,13 +98,28 @@ def test_a_failed_audit_write_is_503_and_no_decision(
     batch = app.test_client().post(f"/v1/tables/{TABLE}/evaluate-batch",
                                    json={"cases": [{"facts": example_facts()}]})
     assert batch.status_code == 503
-    audit.create_schema()  # so that the fixture can drop it again
+    assert app.test_client().get("/readyz").status_code == 503
+    if audit.backend == "postgresql":
+        with audit.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP FUNCTION refuse_{audit.table.name}() CASCADE")
+
+
+def test_a_dropped_audit_table_is_made_again_and_the_write_stored(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    app = make_app(DATABASE_URL=database_url)
+    audit = app.extensions["triage"].audit
+    audit.table.drop(audit.engine)  # dropped under the running service
+    answer = app.test_client().post(URL, json={"facts": example_facts()})
+    assert answer.status_code == 200
+    rows = audit.read(None, 10)
+    assert [r["request_id"] for r in rows] == [answer.get_json()["request_id"]]
 
 
 def test_audit_read_failure_is_503(make_app: Callable[..., Flask]) -> None:
     app = make_app()
     audit = app.extensions["triage"].audit
-    audit.table.drop(audit.engine)
+    audit.table.drop(audit.engine)  # not made again by a read: only by a write or a check
     answer = app.test_client().get("/v1/admin/audit", headers=admin())
     assert answer.status_code == 503 and answer.get_json()["error"] == "audit_unavailable"
 
@@ -93,7 +127,9 @@ def test_audit_read_failure_is_503(make_app: Callable[..., Flask]) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [("since=yesterday", "since"), ("limit=0", "limit"), ("limit=100000", "limit"),
-     ("limit=-1", "limit"), ("limit=ten", "limit"), ("sort=asc", "sort")],
+     ("limit=-1", "limit"), ("limit=ten", "limit"), ("sort=asc", "sort"),
+     ("limit=%C2%B2", "limit"), ("since=9999-12-31T23:59:59-23:59", "since"),
+     ("since=0001-01-01T00:00:00%2B23:59", "since")],
 )
 def test_bad_audit_parameters_are_422(
     make_app: Callable[..., Flask], query: str, field: str
@@ -231,3 +267,40 @@ def test_sqlite_time_text_is_what_sqlalchemy_stores(moment: dt.datetime) -> None
     stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
     assert stored is not None
     assert _sqlite_text(moment) == stored(moment.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def test_an_older_table_is_brought_up_to_date_even_with_repeated_request_ids(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A table from before the correlation_id column and the unique index, holding the same
+    client-chosen request id twice (as issue 12 found), still serves: the column is added,
+    and on PostgreSQL the index is left out with a warning rather than failing the schema."""
+    name = f"evaluations_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(database_url)
+    json_type = sa.JSON().with_variant(JSONB(), "postgresql")
+    older = sa.Table(
+        name, sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("case_index", sa.Integer), sa.Column("evaluated_at", sa.DateTime()),
+        sa.Column("table_id", sa.String(200)), sa.Column("version", sa.String(64)),
+        *(sa.Column(c, json_type) for c in ("facts", "outputs", "fired")),
+    )
+    older.create(engine)
+    with engine.begin() as connection:
+        connection.execute(older.insert(), [
+            {"request_id": "visit-123", "evaluated_at": dt.datetime(2026, 1, 1),
+             "table_id": TABLE, "version": "v", "facts": {}, "outputs": {}, "fired": []}
+            for _ in (1, 2)])
+    log = AuditLog(database_url, name)
+    try:
+        log.create_schema()
+        log.record([_row("after")])
+        assert [r["request_id"] for r in log.read(None, 10)][-1] == "after"
+        if log.backend == "postgresql":
+            assert "no unique index" in caplog.text
+    finally:
+        log.dispose()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE {name}")
+        engine.dispose()

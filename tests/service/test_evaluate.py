@@ -45,13 +45,23 @@ def test_every_vignette_gives_the_expected_outputs_over_http(client: FlaskClient
             assert body["outputs"][name] == expected, vignette.vignette_id
 
 
-def test_a_sensible_request_id_is_kept_and_a_strange_one_replaced(client: FlaskClient) -> None:
-    kept = client.post(URL, json={"facts": example_facts()}, headers={"X-Request-ID": "abc-123"})
-    assert kept.get_json()["request_id"] == "abc-123"
-    assert kept.headers["X-Request-ID"] == "abc-123"
+def test_request_ids_are_the_servers_and_a_callers_id_is_kept_as_correlation_id(
+    client: FlaskClient,
+) -> None:
+    first = client.post(URL, json={"facts": example_facts()}, headers={"X-Request-ID": "visit-123"})
+    second = client.post(URL, json={"facts": example_facts()},
+                         headers={"X-Request-ID": "visit-123"})
+    ids = [first.get_json()["request_id"], second.get_json()["request_id"]]
+    assert ids[0] != ids[1] and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert ids[0] < ids[1]  # ordered by time
+    assert first.headers["X-Request-ID"] == ids[0]
+    assert first.get_json()["correlation_id"] == "visit-123"
+    rows = client.get("/v1/admin/audit", headers=admin()).get_json()["records"]
+    assert [(r["request_id"], r["correlation_id"]) for r in rows] == [
+        (ids[0], "visit-123"), (ids[1], "visit-123")]
     strange = client.post(URL, json={"facts": example_facts()},
                           headers={"X-Request-ID": "<script>" + "x" * 100})
-    assert strange.get_json()["request_id"] != "<script>"
+    assert "correlation_id" not in strange.get_json()
     assert len(strange.get_json()["request_id"]) == 32
 
 
@@ -93,16 +103,17 @@ def test_previous_version_stays_pinnable_after_a_reload(
     assert [p["version"] for p in listed] == [old]
 
 
-def test_no_previous_version_is_kept_when_configured(
+def test_a_version_not_kept_compiled_is_loaded_from_the_version_store(
     make_app: Callable[..., Flask], tables_dir: Any
 ) -> None:
     client = make_app(KEEP_PREVIOUS_VERSIONS=0).test_client()
     old = client.get(f"/v1/tables/{TABLE}").get_json()["version"]
     edit_workbook(tables_dir / WORKBOOK.name, "About", "B4", "1.0.1")
     client.post("/v1/admin/reload", headers=admin())
+    assert client.get(f"/v1/tables/{TABLE}").get_json()["previous_versions"] == []
     answer = client.post(URL, json={"facts": example_facts(), "version": old})
-    assert answer.status_code == 404
-    assert answer.get_json()["error"] == "unknown_version"
+    assert answer.status_code == 200
+    assert answer.get_json()["version"] == old and answer.get_json()["table_version"] == "2.0.0"
 
 
 @pytest.mark.parametrize(

@@ -129,22 +129,31 @@ def test_watcher_ignores_a_file_still_being_written(tables_dir: Path) -> None:
         partial.write(data[len(data) // 2 : len(data) * 3 // 4])
         partial.flush()
         watcher.poll()  # still growing: never read half-way
-        assert registry.snapshot.files[str(path)].ok
+        assert registry.snapshot.files[path.name].ok
         partial.write(data[len(data) * 3 // 4 :])
     watcher.poll()
     watcher.poll()
-    assert registry.snapshot.files[str(path)].ok  # same bytes as before: nothing to do
+    assert registry.snapshot.files[path.name].ok  # same bytes as before: nothing to do
 
 
-def test_watcher_retires_a_table_whose_file_is_gone(tables_dir: Path) -> None:
+def test_a_table_whose_file_is_gone_keeps_serving_marked_source_missing(
+    tables_dir: Path,
+) -> None:
     registry = _registry(tables_dir)
     watcher = Watcher(registry, interval=10)
     watcher.poll()
+    serving = registry.find(TABLE)
     (tables_dir / WORKBOOK.name).unlink()
     watcher.poll()
-    assert registry.find(TABLE) is not None  # one look is not enough (an editor's rename)
+    assert not registry.snapshot.slots[TABLE].source_missing  # one look is not enough
     watcher.poll()
-    assert registry.find(TABLE) is None
+    assert registry.find(TABLE) is serving  # still serving: only retiring stops a table
+    assert registry.snapshot.slots[TABLE].source_missing
+    assert registry.snapshot.files[WORKBOOK.name].as_dict()["status"] == "missing"
+    shutil.copy(WORKBOOK, tables_dir / WORKBOOK.name)  # back (an editor's slow rename)
+    watcher.poll()
+    watcher.poll()
+    assert registry.find(TABLE) is not None and not registry.snapshot.slots[TABLE].source_missing
 
 
 def test_watcher_skips_lock_and_hidden_files(tables_dir: Path) -> None:
@@ -152,18 +161,18 @@ def test_watcher_skips_lock_and_hidden_files(tables_dir: Path) -> None:
     (tables_dir / ".muscle_twitching.xlsx.swp").write_bytes(b"swap")
     (tables_dir / "notes.txt").write_text("not a table")
     registry = _registry(tables_dir)
-    assert list(map(Path, registry.snapshot.files)) == [tables_dir / WORKBOOK.name]
+    assert list(registry.snapshot.files) == [WORKBOOK.name]
 
 
 def test_reload_signal_reaches_other_workers(tables_dir: Path, tmp_path: Path) -> None:
     signal = tmp_path / "reload-signal"
     one, two = _registry(tables_dir), _registry(tables_dir)
     first, second = Watcher(one, 10, signal), Watcher(two, 10, signal)
-    loaded_at = two.snapshot.files[str(tables_dir / WORKBOOK.name)].at
+    loaded_at = two.snapshot.files[WORKBOOK.name].at
     first.request_reload()
     first.poll()  # the worker that asked has reloaded already
     second.poll()
-    assert two.snapshot.files[str(tables_dir / WORKBOOK.name)].at > loaded_at
+    assert two.snapshot.files[WORKBOOK.name].at > loaded_at
 
 
 def test_watcher_thread_serves_a_saved_workbook_within_two_seconds(

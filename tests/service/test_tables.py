@@ -58,7 +58,9 @@ def test_an_answer_fits_the_outputs_schema(client: FlaskClient) -> None:
 
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "alive"}
-    assert client.get("/readyz").get_json() == {"status": "ready", "tables": 1}
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ready" and ready["tables"] == 1
+    assert ready["audit"]["status"] == "ok" and ready["audit"]["backend"] == "sqlite"
 
 
 def test_not_ready_without_tables(make_app: Callable[..., Flask], tmp_path: Path) -> None:
@@ -116,3 +118,29 @@ def test_docs_page_is_self_contained_html(client: FlaskClient) -> None:
     assert not re.search(r"(src|href)=['\"]?https?://", page)
     assert "age_years" in page and "/v1/tables/{table_id}/evaluate" in page
     assert f"/v1/tables/{TABLE}/evaluate" in page  # the curl example
+
+
+def test_answers_are_what_the_contract_declares(client: FlaskClient) -> None:
+    """The pydantic models that generate /openapi.json also describe the real answers."""
+    from service import contract
+    from tests.service.conftest import admin
+
+    facts = example_facts()
+    url = f"/v1/tables/{TABLE}"
+    contract.Evaluation.model_validate(client.post(f"{url}/evaluate", json={"facts": facts},
+                                                   headers={"X-Request-ID": "c-1"}).get_json())
+    contract.BatchEvaluation.model_validate(client.post(
+        f"{url}/evaluate-batch", json={"cases": [{"facts": facts}, {"facts": {}}]}).get_json())
+    contract.TableList.model_validate(client.get("/v1/tables").get_json())
+    described = contract.TableDescription.model_validate(client.get(url).get_json())
+    assert described.versions and described.versions[0].version == described.version
+    contract.Ready.model_validate(client.get("/readyz").get_json())
+    contract.AuditPage.model_validate(client.get("/v1/admin/audit", headers=admin()).get_json())
+    contract.ReloadResult.model_validate(
+        client.post("/v1/admin/reload", headers=admin()).get_json())
+    contract.ValidationError.model_validate(
+        client.post(f"{url}/evaluate", json={"facts": {}, "x": 1}).get_json())
+    retired = client.post(f"/v1/admin/tables/{TABLE}/retire", headers=admin())
+    contract.Retired.model_validate(retired.get_json())
+    assert client.post(f"{url}/evaluate", json={"facts": facts}).status_code == 404
+    contract.NotReady.model_validate(client.get("/readyz").get_json())
