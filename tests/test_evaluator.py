@@ -3,8 +3,12 @@ translated and recovered from, and no background thread is ever started."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import durable_rules_engine
 import pytest
@@ -159,3 +163,27 @@ def test_a_model_collected_while_another_loads_neither_hangs_nor_leaks(
         with pytest.raises(durable_rules_engine.error, match="error code: 111"):
             durable_rules_engine.get_facts(handle, "0")
     assert built[0].evaluate({"age": 70, "kind": "a"}).outputs["disposition"] == "HIGH"
+
+
+LIFECYCLE_CHECK = Path(__file__).with_name("lifecycle_check.py")
+
+
+def test_rulesets_are_freed_safely_after_every_way_of_using_them() -> None:
+    """Freeing a ruleset frees its session with ``delete_state`` where an action was started
+    (and leaves it where none was: that call crashes there). Every way a request can leave a
+    session — never used, nothing matched, one message not handled, matches, a violation, a
+    ruleset of several where only some acted, a runner started over — is freed 25 times in a
+    child process, so a segmentation fault fails this test instead of the test run."""
+    from tests.lifecycle_check import SCENARIOS
+
+    completed = subprocess.run(
+        [sys.executable, str(LIFECYCLE_CHECK), *SCENARIOS],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, f"child died ({completed.returncode}): {completed.stderr}"
+    results = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [r["scenario"] for r in results] == list(SCENARIOS)
+    assert all(r["clean"] for r in results), results
