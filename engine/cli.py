@@ -286,6 +286,11 @@ def validate(
     "--log-level", default="info", show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
+@click.option(
+    "--release-only", envvar="TRIAGE_RELEASE_ONLY", is_flag=True, default=False,
+    help="Serve only workbooks that pass `triage validate --release`; any other is refused "
+    "with the reasons (GET /v1/tables). Without it drafts serve, marked \"released\": false.",
+)
 def serve(
     tables_dir: str,
     host: str,
@@ -294,6 +299,7 @@ def serve(
     threads: int,
     database_url: str | None,
     log_level: str,
+    release_only: bool,
 ) -> None:
     """Serve the tables in --tables as a JSON API under gunicorn (see docs/service.md).
     Admin endpoints need TRIAGE_ADMIN_TOKEN; TRIAGE_API_TOKEN protects evaluation too."""
@@ -302,7 +308,7 @@ def serve(
     from service.serve import run
 
     try:
-        run(tables_dir, host, port, workers, threads, database_url, log_level)
+        run(tables_dir, host, port, workers, threads, database_url, log_level, release_only)
     except ValueError as exc:  # a setting the service refuses (service.config.ConfigError)
         raise TriageCLIError(str(exc), 2) from exc
 

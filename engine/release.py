@@ -15,6 +15,8 @@ import re
 from engine.errors import Location, Problem
 from engine.model import About
 
+CODE = "TV801"  # the check that reports a release field; only ``--release`` runs it
+
 RELEASE_FIELDS = {
     "owner": "Owner",
     "clinical_reviewer": "Clinical reviewer",
@@ -41,7 +43,7 @@ def release_problems(about: About, today: dt.date | None = None) -> list[Problem
                     where,
                     f"'{label}' is empty, so this version is a draft",
                     _FIXES[name],
-                    "TV801",
+                    CODE,
                 )
             )
         elif _PLACEHOLDER.search(value):
@@ -51,17 +53,17 @@ def release_problems(about: About, today: dt.date | None = None) -> list[Problem
                     f"'{label}' says '{value}', a placeholder: this version has not been "
                     "released",
                     _FIXES[name],
-                    "TV801",
+                    CODE,
                 )
             )
         elif name == "clinical_reviewer" and not re.search(r"[^\W\d_]{2}", value):
             problems.append(
-                Problem(where, f"'{value}' does not name a reviewer", _FIXES[name], "TV801")
+                Problem(where, f"'{value}' does not name a reviewer", _FIXES[name], CODE)
             )
         elif name == "review_date":
             problem = _date_problem(value, today)
             if problem:
-                problems.append(Problem(where, problem, _FIXES[name], "TV801"))
+                problems.append(Problem(where, problem, _FIXES[name], CODE))
     return problems
 
 

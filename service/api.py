@@ -94,6 +94,8 @@ def _head(loaded: LoadedTable) -> list[tuple[str, str]]:
         ("table_id", dumps(loaded.table_id)),
         ("version", dumps(loaded.version)),
         ("table_version", dumps(loaded.model.about.version)),
+        ("released", dumps(loaded.released)),
+        ("review_status", dumps(loaded.review_status)),
     ]
 
 
@@ -155,6 +157,8 @@ def _summary(slot: TableSlot) -> dict[str, Any]:
         "title": current.model.about.title,
         "version": current.version,
         "table_version": current.model.about.version,
+        "released": current.released,
+        "review_status": current.review_status,
         "accepted_at": iso(current.accepted_at),
         "loaded_at": iso(current.loaded_at),
         "source": current.source,

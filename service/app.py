@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Path(config_["TABLES_DIR"]),
         keep_previous=config_["KEEP_PREVIOUS_VERSIONS"],
         use_validator=config_["GATE_WITH_VALIDATOR"],
+        release_only=bool(config_["RELEASE_ONLY"]),
         on_reload=reloaded,
         store=store,
         on_change=metrics.observe_tables,

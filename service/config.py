@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "RELOAD_SIGNAL_FILE": None,
     # the validator's errors block a reload; False gates on loading and vignettes only
     "GATE_WITH_VALIDATOR": True,
+    # serve only workbooks that pass `triage validate --release`; others stay "failed" with
+    # the reasons. Off, drafts serve, and every answer says "released": false
+    "RELEASE_ONLY": False,
     # one JSON log line per request
     "LOG_REQUESTS": True,
     # a worker asks to be replaced after compiling this many workbook versions (0: never),
@@ -67,6 +70,9 @@ def settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in _POSITIVE_INTS:
         if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
             raise ConfigError(f"{key} must be a positive whole number, not {values[key]!r}")
+    if values["RELEASE_ONLY"] and not values["GATE_WITH_VALIDATOR"]:
+        raise ConfigError("RELEASE_ONLY needs GATE_WITH_VALIDATOR: without the validator no "
+                          "table can be shown to pass the release checks")
     recycle = values["RECYCLE_AFTER_LOADS"]
     if not isinstance(recycle, int) or isinstance(recycle, bool) or recycle < 0:
         raise ConfigError(f"RECYCLE_AFTER_LOADS must be 0 or more, not {recycle!r}")

@@ -90,6 +90,11 @@ class Evaluation(_Answer):
     table_id: str
     version: str
     table_version: str
+    released: bool = Field(description="The version passed `triage validate --release` "
+                           "(review fields filled in, every property proven, every rule "
+                           "covered); false for a draft, whatever its answers")
+    review_status: str = Field(description="Who reviewed this version and when, or why it "
+                               "is a draft")
     outputs: dict[str, Any]
     fired: list[FiredRule]
     explanation: str
@@ -112,6 +117,11 @@ class BatchEvaluation(_Answer):
     table_id: str
     version: str
     table_version: str
+    released: bool = Field(description="The version passed `triage validate --release` "
+                           "(review fields filled in, every property proven, every rule "
+                           "covered); false for a draft, whatever its answers")
+    review_status: str = Field(description="Who reviewed this version and when, or why it "
+                               "is a draft")
     results: list[CaseResult]
     request_id: str
     correlation_id: str | None = None
@@ -141,6 +151,11 @@ class TableSummary(_Answer):
     title: str
     version: str
     table_version: str
+    released: bool = Field(description="The version passed `triage validate --release` "
+                           "(review fields filled in, every property proven, every rule "
+                           "covered); false for a draft, whatever its answers")
+    review_status: str = Field(description="Who reviewed this version and when, or why it "
+                               "is a draft")
     accepted_at: str
     loaded_at: str
     source: str = Field(description="The workbook's name, relative to the tables folder")

@@ -5,6 +5,10 @@ reports no error — its errors include every vignette on the Tests sheet that d
 the outputs the reviewer wrote down. A gate that fails keeps the last good version serving,
 so it must be strict: a table whose own test cases disagree with it never reaches patients.
 
+Every workbook is checked for release too, as ``triage validate --release`` would: the
+verdict travels with the version (its gate summary, kept in the version store), so every
+answer says ``"released": false`` for a draft; ``RELEASE_ONLY`` refuses drafts outright.
+
 When the validator is not available (or is switched off with ``GATE_WITH_VALIDATOR``), the
 gate still runs every vignette itself, so the minimum bar never drops.
 """
@@ -20,6 +24,8 @@ from typing import Any
 from engine.errors import TriageError, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.loader import load
+from engine.release import CODE as RELEASE_CODE
+from engine.release import review_status
 
 
 @dataclass(frozen=True)
@@ -39,23 +45,65 @@ class GateResult:
         return self.model is not None and not self.problems
 
 
-def check(path: str | Path, use_validator: bool = True) -> GateResult:
-    """Load ``path`` and decide whether it may serve. Never raises for a bad workbook."""
+def check(path: str | Path, use_validator: bool = True,
+          release_only: bool = False) -> GateResult:
+    """Load ``path`` and decide whether it may serve. Never raises for a bad workbook.
+
+    Every workbook is also checked for release (``triage validate --release``): the verdict
+    and its reasons are kept in ``summary["release"]``, so every answer can say whether a
+    reviewed table gave it. With ``release_only`` a workbook that is not releasable is
+    refused, with those reasons."""
     source = str(path)
-    try:
-        model = load(path)
-    except WorkbookError as error:
-        return GateResult(source, problems=tuple(_problem(p.as_dict()) for p in error.problems))
-    except TriageError as error:  # durable-rules refused the compiled table
-        return GateResult(source, problems=(_problem({"message": str(error)}),))
     summary: dict[str, Any] = {}
-    problems = _validator_errors(model, summary) if use_validator else None
+    blockers: list[dict[str, Any]] = []
+    model, problems = _validated(path, summary, blockers) if use_validator else (None, None)
+    if model is None:
+        try:
+            model = load(path)
+        except WorkbookError as error:
+            return GateResult(source,
+                              problems=tuple(_problem(p.as_dict()) for p in error.problems))
+        except TriageError as error:  # durable-rules refused the compiled table
+            return GateResult(source, problems=(_problem({"message": str(error)}),))
     if problems is None:
         problems = _vignette_failures(model)
         summary.update(validator=False, errors=len(problems),
                        vignettes={"total": len(model.vignettes),
                                   "failed": len({p["message"].split(":")[0] for p in problems})})
+        blockers = [_problem({
+            "message": "the validator did not run, so the release checks were not made",
+            "fix": "serve with the validator (GATE_WITH_VALIDATOR) to have tables released",
+        })]
+    summary["release"] = {
+        "released": not blockers,
+        "review_status": review_status(model.about),
+        "problems": blockers[:MAX_RELEASE_PROBLEMS],
+        "more_problems": max(0, len(blockers) - MAX_RELEASE_PROBLEMS),
+    }
+    if release_only and not problems and blockers:
+        problems = [_problem({
+            "sheet": "About", "message": "this service serves released tables only "
+            "(--release-only), and this workbook does not pass `triage validate --release`",
+            "fix": "fix the problems listed after this one, then save the workbook again",
+        }), *blockers]
     return GateResult(source, model if not problems else None, tuple(problems), summary)
+
+
+MAX_RELEASE_PROBLEMS = 20  # kept with each version; `triage validate --release` lists them all
+
+
+def released(summary: Mapping[str, Any]) -> bool:
+    """Whether the version whose gate ``summary`` this is passed the release checks. A
+    version stored before they existed is not released."""
+    release = summary.get("release")
+    return isinstance(release, Mapping) and release.get("released") is True
+
+
+def review_status_of(summary: Mapping[str, Any]) -> str:
+    release = summary.get("release")
+    if isinstance(release, Mapping) and isinstance(release.get("review_status"), str):
+        return str(release["review_status"])
+    return "unknown: this version was accepted before release checks were recorded"
 
 
 def _problem(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,37 +116,48 @@ def _problem(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _validator_errors(model: CompiledModel,
-                      summary: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The validator's errors and failing vignettes, or None when there is no validator.
-    Fills ``summary`` with what it found."""
+def _validated(path: str | Path, summary: dict[str, Any], blockers: list[dict[str, Any]]
+               ) -> tuple[CompiledModel | None, list[dict[str, Any]] | None]:
+    """What ``triage validate --release`` says of the file, and the model it loaded: the
+    errors that keep it from serving at all are returned (None when there is no validator,
+    and no model when the file does not load: the loader then says why); everything that
+    keeps it from being released (those errors, warnings, the review fields) goes into
+    ``blockers``. Fills ``summary`` with what it found."""
     try:
-        from engine.validation import Severity, validate_model
+        from engine.validation import Severity
+        from engine.validation.runner import validate_and_load
     except ImportError:
-        return None
-    report = validate_model(model)
+        return None, None
+    report, model = validate_and_load(path, release=True)
+    if model is None:
+        return None, None
+    drafting = [f for f in report.findings if f.code != RELEASE_CODE]
     summary.update(
         validator=True,
-        errors=report.count(Severity.ERROR),
-        warnings=report.count(Severity.WARNING),
-        infos=report.count(Severity.INFO),
-        warning_codes=sorted({f.code for f in report.findings
+        errors=sum(1 for f in drafting if f.severity is Severity.ERROR),
+        warnings=sum(1 for f in drafting if f.severity is Severity.WARNING),
+        infos=sum(1 for f in drafting if f.severity is Severity.INFO),
+        warning_codes=sorted({f.code for f in drafting
                               if f.severity is Severity.WARNING and f.code}),
         vignettes={"total": len(report.vignettes),
                    "failed": sum(1 for v in report.vignettes if not v.passed)},
+        properties={"total": len(report.properties), "proven": report.proven},
     )
-    problems = [
-        _problem({**f.as_dict(), "cell": f.cells[0] if f.cells else None})
-        for f in report.findings
-        if f.severity is Severity.ERROR
-    ]
+    problems: list[dict[str, Any]] = []
+    for f in report.sorted_findings():
+        if f.severity in (Severity.ERROR, Severity.WARNING):
+            problem = _problem({**f.as_dict(), "cell": f.cells[0] if f.cells else None})
+            blockers.append(problem)
+            if f.severity is Severity.ERROR and f.code != RELEASE_CODE:
+                problems.append(problem)
     reported = {p.get("code") for p in problems}
     for result in report.vignettes:
         if not result.passed and not reported & {"TV501", "TV502", "TV503"}:
             message = f"vignette {result.vignette_id} fails: {result.message}"
             where = {"sheet": "Tests", "cell": f"A{result.row}"}
             problems.append(_problem({**where, "message": message}))
-    return problems
+            blockers.append(problems[-1])
+    return model, problems
 
 
 def _vignette_failures(model: CompiledModel) -> list[dict[str, Any]]:
@@ -147,12 +206,13 @@ def _output(outputs: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-def check_bytes(content: bytes, name: str, use_validator: bool = True) -> GateResult:
+def check_bytes(content: bytes, name: str, use_validator: bool = True,
+                release_only: bool = False) -> GateResult:
     """:func:`check` on a workbook's bytes, read once by the caller: the bytes stored in the
     version store are then exactly the ones that passed, even if the file changes meanwhile.
     ``name`` is the file's name (its suffix says how to read it)."""
     with tempfile.TemporaryDirectory(prefix="triage-gate-") as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(content)
-        result = check(path, use_validator)
+        result = check(path, use_validator, release_only)
     return replace(result, path=name)

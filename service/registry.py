@@ -80,6 +80,15 @@ class LoadedTable:
     def version(self) -> str:
         return self.model.version
 
+    @property
+    def released(self) -> bool:
+        """Passed ``triage validate --release`` when it was accepted; a draft otherwise."""
+        return gate.released(self.validation)
+
+    @property
+    def review_status(self) -> str:
+        return gate.review_status_of(self.validation)
+
 
 @dataclass(frozen=True)
 class TableSlot:
@@ -165,6 +174,7 @@ class Registry:
         folder: Path,
         keep_previous: int = 1,
         use_validator: bool = True,
+        release_only: bool = False,
         on_reload: Callable[[FileStatus], None] | None = None,
         store: VersionStore | None = None,
         on_change: Callable[[Snapshot], None] | None = None,
@@ -172,6 +182,7 @@ class Registry:
         self.folder = folder
         self.keep_previous = keep_previous
         self.use_validator = use_validator
+        self.release_only = release_only
         self.on_reload = on_reload
         self.on_change = on_change
         self.store = store
@@ -238,7 +249,7 @@ class Registry:
         except OSError:
             return None  # gone meanwhile: the next poll says so
         signature = Signature(stat.st_mtime_ns, stat.st_size, hashlib.sha256(content).hexdigest())
-        result = gate.check_bytes(content, name, self.use_validator)
+        result = gate.check_bytes(content, name, self.use_validator, self.release_only)
         self.loads += 1
         snap = self.snapshot
         model = result.model
@@ -408,6 +419,10 @@ class Registry:
         stored = self.store.get(table_id, version)
         if stored is None:
             return None
+        if self.release_only and not gate.released(stored.validation):
+            log.error("a stored version is not released, and this service serves released "
+                      "tables only", extra={"table_id": table_id, "version": version})
+            return None
         result = gate.check_bytes(stored.content, stored.source, use_validator=False)
         self.loads += 1
         model = result.model
@@ -416,7 +431,7 @@ class Registry:
                       extra={"table_id": table_id, "version": version,
                              "errors": [dict(p) for p in result.problems[:20]]})
             return None
-        return LoadedTable(model, stored.source, now(), stored.accepted_at,
+        return LoadedTable(model, stored.source, now(), stored.accepted_at,  # keeps its verdict
                            Explainer(model.model),
                            MappingProxyType(schema.input_schema(model.model)),
                            stored.validation)

@@ -124,6 +124,7 @@ def run(
     threads: int = 1,
     database_url: str | None = None,
     log_level: str = "info",
+    release_only: bool = False,
 ) -> None:
     """Serve until stopped (SIGINT or SIGTERM). Does not return normally."""
     shared = shared_directory()
@@ -137,6 +138,7 @@ def run(
         "RELOAD_SIGNAL_FILE": str(shared / "reload-signal"),
         "RECYCLE_AFTER_LOADS": int(os.environ.get("TRIAGE_RECYCLE_AFTER_LOADS", "1000")),
         "ON_RECYCLE": _recycle,
+        "RELEASE_ONLY": release_only,
     }
     from service.audit import AuditLog
     from service.config import settings

@@ -49,6 +49,21 @@ def validate(
 ) -> Report:
     """Validate the workbook (or DMN file) at ``path``. With ``release``, also check what a
     release needs (the About sheet's review fields), and let warnings fail the report."""
+    report, _ = validate_and_load(path, vignettes=vignettes, layout=layout,
+                                  max_nodes=max_nodes, release=release)
+    return report
+
+
+def validate_and_load(
+    path: str | Path,
+    *,
+    vignettes: bool = True,
+    layout: bool = True,
+    max_nodes: int = MAX_NODES,
+    release: bool = False,
+) -> tuple[Report, CompiledModel | None]:
+    """:func:`validate`, and the model it loaded (None when the file does not load), for a
+    caller that serves what it validated without reading and compiling the file twice."""
     path = Path(path)
     report = Report(str(path), release=release)
     sheets: tuple[Sheet, ...] = ()
@@ -67,11 +82,11 @@ def validate(
     except UnreadableFile as error:
         report.readable = False
         report.findings = [file_finding(p) for p in error.problems[:1]]
-        return report
+        return report, None
     except WorkbookError as error:
         report.findings.extend(classify(error.problems, roles))
         report.findings.append(_wait(is_dmn_path(path)))
-        return report
+        return report, None
     except TriageError as error:  # durable-rules refused the compiled rules: an engine bug
         report.findings.append(
             finding(
@@ -81,8 +96,8 @@ def validate(
             )
         )
         report.findings.append(_wait(is_dmn_path(path)))
-        return report
-    return _analyse(model, report, sheets, vignettes, max_nodes)
+        return report, None
+    return _analyse(model, report, sheets, vignettes, max_nodes), model
 
 
 def _wait(dmn: bool = False) -> Finding:
