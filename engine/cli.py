@@ -22,6 +22,7 @@ from engine.errors import (
 )
 from engine.evaluator import CompiledModel
 from engine.loader import load
+from engine.workbook import WORKBOOK_SUFFIXES
 
 
 class TriageCLIError(click.ClickException):
@@ -126,9 +127,6 @@ def _read_facts(facts_file: str) -> Any:
     if not isinstance(facts, dict):
         raise TriageCLIError(f"{name}: facts must be a JSON object of names and values", 2)
     return facts
-
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 
 
 @main.command()
@@ -263,7 +261,8 @@ def validate(
     default="decision_tables",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder of workbooks (*.xlsx, *.dmn) to serve; watched for changes.",
+    help="Folder of workbooks (*.xlsx, *.ods) and DMN models (*.dmn, *.dmn11.xml) to serve; "
+    "watched for changes.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))

@@ -24,6 +24,9 @@ from engine.errors import Location, Problem, UnreadableFile
 from engine.filesafety import check_file
 from engine.odf import SheetLayout, read_ods_layout
 
+# what a spreadsheet program saves a workbook as (.xlsm is read only to refuse its macros)
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+
 RawValue = None | bool | int | float | str | dt.date | dt.datetime | dt.time
 
 

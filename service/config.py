@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
-    # where the workbooks are; every *.xlsx and *.dmn file in it is served
+    # where the workbooks are; every file engine.load reads (.xlsx, .ods, .dmn, Camunda's
+    # .dmn11.xml) is served, and one it refuses (.xlsm with macros, ...) listed as failed
     "TABLES_DIR": "decision_tables",
     # SQLAlchemy URL of the audit database; None = SQLite file in the instance folder
     "DATABASE_URL": None,

@@ -36,13 +36,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from engine.dmn.xml import DMN_SUFFIXES
 from engine.evaluator import CompiledModel
+from engine.workbook import WORKBOOK_SUFFIXES
 from service import gate, schema
 from service.database import DatabaseUnavailable
 from service.explain import Explainer
 from service.versions import Head, StoredVersion, VersionStore
 
-SUFFIXES = (".xlsx", ".dmn")
+# every file engine.load reads: a workbook saved in Excel or LibreOffice, or a DMN model
+# (``*.dmn``, Camunda's ``*.dmn11.xml``); one it refuses (macros, not DMN) is listed as failed
+SUFFIXES = (*WORKBOOK_SUFFIXES, *DMN_SUFFIXES)
 
 log = logging.getLogger("service.reload")
 
@@ -154,7 +158,7 @@ def signature_of(path: Path, with_hash: bool = False) -> Signature | None:
 
 
 def table_files(folder: Path) -> list[Path]:
-    """The workbooks in ``folder``: *.xlsx and *.dmn, not Excel's ``~$`` lock files and not
+    """The workbooks in ``folder`` (:data:`SUFFIXES`), not Excel's ``~$`` lock files and not
     hidden files (editors write temporary copies under such names)."""
     try:
         entries = list(folder.iterdir())

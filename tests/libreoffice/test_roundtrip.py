@@ -141,3 +141,24 @@ def test_soffice_convert_to_gives_the_same_workbooks(
         original = books[name]["original"]
         assert engine.load(path).version == engine.load(original).version
         assert _findings(validate(path)) == _findings(validate(original))
+
+
+def test_the_service_serves_the_workbook_saved_as_ods(books: Books, tmp_path: Path) -> None:
+    """A clinician who saves the table as .ods in the served folder has it served: the same
+    version, the same answers as the .xlsx it came from."""
+    from service import create_app
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    shutil.copy(books["muscle_twitching"][".ods"], folder / "muscle_twitching.ods")
+    app = create_app({"TESTING": True, "TABLES_DIR": str(folder), "WATCH": False,
+                      "LOG_REQUESTS": False,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}"})
+    client = app.test_client()
+    model = engine.load(books["muscle_twitching"]["original"])
+    [table] = client.get("/v1/tables").get_json()["tables"]
+    assert table["source"] == "muscle_twitching.ods" and table["version"] == model.version
+    for vignette in model.vignettes[:20]:
+        answer = client.post("/v1/tables/muscle_twitching/evaluate",
+                             json={"facts": dict(vignette.facts)}).get_json()
+        assert answer["outputs"] == model.evaluate(dict(vignette.facts)).outputs
