@@ -46,6 +46,7 @@ class Explainer:
         self._labels = Labels(model)
         self._units = {i.name: i.unit for i in model.inputs if i.unit}
         self._tables = model.tables
+        self._about = model.about
         self._text = {t.name: all(o.kind is Kind.TEXT for o in t.outputs) for t in model.tables}
         # The parsed cells of each rule that test something, in the order ``fired`` lists them.
         self._cells: dict[tuple[str, str], tuple[Condition, ...]] = {
@@ -70,12 +71,33 @@ class Explainer:
             for t in self._tables
         ]
 
+    def report(self, decision: Decision) -> str:
+        """The decision for a reader at a terminal (``triage evaluate --explain``): each
+        table's result in words with its code, the explanation a sentence a line, and every
+        fired rule with its sheet, row and citation."""
+        about = self._about
+        lines = [f"{about.title or about.table_id}, version {about.version}", "", "Results"]
+        for table in self._tables:
+            value = decision.outputs.get(table.name)
+            words = self.result(table, value)
+            code = "" if self._text[table.name] else _code(value)  # advice is its own words
+            shown = f"{words}  [{code}]" if code and code != words else words
+            lines.append(f"  {table.sheet}: {shown}")
+        lines += ["", "Why"]
+        lines += [f"  {sentence}" for sentence in self.sentences(decision)]
+        lines += ["", "Rules that fired"]
+        lines += [
+            f"  {f.sheet}, row {f.row}, rule {f.rule_id}: {f.citation}" for f in decision.fired
+        ] or ["  none"]
+        return "\n".join(lines)
+
     def result(self, table: Table, value: Any) -> str:
-        """The words for a table's result: "See a doctor today", or "none"."""
+        """The words for a table's result: "See a doctor today", or "none"; the items of a
+        list are separated by semicolons, since labels may hold commas."""
         if value is None or value == []:
             return "none"
         if isinstance(value, list | tuple):
-            return ", ".join(self.result(table, v) for v in value)
+            return "; ".join(self.result(table, v) for v in value)
         if isinstance(value, Mapping):
             return ", ".join(
                 f"{self._labels.name(k)} {self._labels.value(k, v)}"
@@ -191,6 +213,15 @@ class Explainer:
 
     def _unit(self, name: str) -> str:
         return self._units.get(name, "")
+
+
+def _code(value: Any) -> str:
+    """A result as integrators see it: its codes."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_code(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_code(v)}" for k, v in value.items())
+    return value if isinstance(value, str) else format_value(value)
 
 
 def _and(parts: Sequence[str]) -> str:
