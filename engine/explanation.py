@@ -4,8 +4,8 @@ One sentence per table, in evaluation order: the result (its label), the rule (i
 row) that gave it, and every condition of that rule that made it apply, each in words — the
 input's label, the value's label with its unit, and a range test where one decided::
 
-    Disposition: See a doctor today, by rule D15 (row 23), because How long the twitching
-    has lasted is 21 days (more than 14).
+    Disposition: Book a routine GP appointment, by rule D15 (row 23), because How long the
+    twitching has lasted is 21 days (above 14).
 
 Every matched condition is named, however many there are: a clinician checking why a row
 fired must not have to go to ``fired`` to see the rest. A free-text output (advice) is not
@@ -35,7 +35,7 @@ from engine.model import Decision, FiredRule, Kind, MatchedCondition, Model, Tab
 
 __all__ = ["Explainer"]
 
-_COMPARISONS = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least", "!=": "not"}
+_COMPARISONS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "!=": "not"}
 
 
 class Explainer:
@@ -156,7 +156,7 @@ class Explainer:
         name, value = matched.input, matched.value
         label = self._labels.name(name)
         if value is None:
-            return f"{label} is not known"
+            return f"{label} not known" if label.endswith("?") else f"{label} is not known"
         if isinstance(value, list | tuple):  # fed by a multi-hit table
             return self._listed(label, name, value, condition)
         shown = self._labels.value(name, value)
@@ -200,11 +200,9 @@ class Explainer:
         if isinstance(item, Compare):
             return f"{_COMPARISONS[item.op]} {self._number(name, item.value)}"
         low, high = format_value(item.low), format_value(item.high)
-        if item.low_closed and item.high_closed:
-            return f"from {low} to {high}"
-        lower = f"at least {low}" if item.low_closed else f"more than {low}"
-        upper = f"at most {high}" if item.high_closed else f"less than {high}"
-        return f"{lower} and {upper}"
+        lower = f"from {low}" if item.low_closed else f"above {low}"
+        upper = f"to {high}" if item.high_closed else f"to below {high}"
+        return f"{lower} {upper}"  # no "and": several ranges are joined with "or"
 
     def _number(self, name: str, value: Any) -> str:
         if isinstance(value, str):

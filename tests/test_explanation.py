@@ -13,6 +13,7 @@ import engine
 from engine.explanation import Explainer
 from engine.model import Kind, Model
 from engine.workbook import Sheet
+from tests.sheets import ABOUT, inputs_sheet, table_sheet
 from tests.validation.workbooks import base_sheets
 from tests.xlsx import set_cells
 
@@ -66,7 +67,7 @@ def test_without_labels_the_codes_are_read_plainly() -> None:
     model = engine.load_sheets(base_sheets())
     facts = {"age_years": 30, "temperature_c": 39, "red_flag": False, "pattern": "focal"}
     assert Explainer(model.model).explain(model.evaluate(facts)) == (
-        "Severity: medium, by rule S3 (row 11), because temperature c is 39 °C (more than 38.5). "
+        "Severity: medium, by rule S3 (row 11), because temperature c is 39 °C (above 38.5). "
         "Disposition: GP, by rule D2 (row 10), because severity is medium."
     )
 
@@ -124,3 +125,30 @@ def test_every_vignette_is_explained_condition_by_condition_in_words() -> None:
             assert all(words in text for words in because), vignette.vignette_id
         shown = [code for code in codes if code in text]
         assert not shown, (vignette.vignette_id, shown)
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "words"),
+    [
+        ("< 5", 4, "x is 4 (below 5)"),
+        ("<= 5", 5, "x is 5 (at most 5)"),
+        ("> 5", 6, "x is 6 (above 5)"),
+        (">= 5", 5, "x is 5 (at least 5)"),
+        ("!= 5", 6, "x is 6 (not 5)"),
+        ("[1..5]", 1, "x is 1 (from 1 to 5)"),
+        ("[1..5)", 4.5, "x is 4.5 (from 1 to below 5)"),
+        ("(1..5]", 5, "x is 5 (above 1 to 5)"),
+        ("]1..5[", 2, "x is 2 (above 1 to below 5)"),
+        ("< 0, [1..2], > 9", 10, "x is 10 (below 0, from 1 to 2 or above 9)"),
+        ("not([1..5])", 7, "x is 7 (not from 1 to 5)"),
+        ("null, > 5", None, "x is not known"),
+        ("5", 5, "x is 5"),
+    ],
+)
+def test_a_numeric_test_is_read_in_words(cell: str, value: float | None, words: str) -> None:
+    inputs = inputs_sheet([("x", "number", None, "no")])
+    table = table_sheet("t", "FIRST", ["x"], ["out"], [(cell, '"hit"')], ["hit, miss"], ["miss"])
+    compiled = engine.load_sheets((ABOUT, inputs, table))
+    decision = compiled.evaluate({"x": value})
+    (fired,) = decision.fired
+    assert Explainer(compiled.model).because(fired) == [words]

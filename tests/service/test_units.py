@@ -60,7 +60,7 @@ def test_explanation_names_results_rules_and_facts_in_labels() -> None:
     caffeine = model.input("caffeine_mg_per_day")
     assert caffeine is not None
     assert (f"by rule C19 (row 25), because {caffeine.label} is 450 {caffeine.unit} "
-            "(more than 400)") in text
+            "(above 400)") in text
     assert "more condition" not in text  # C24's eleven conditions are all named
     disposition = _label(model, "disposition", decision.outputs["disposition"])
     assert f"Disposition: {disposition}, by rule " in text
