@@ -30,7 +30,7 @@ from engine.conditions import (
     format_value,
     items_of,
 )
-from engine.labels import Labels
+from engine.labels import labels_of
 from engine.model import Decision, FiredRule, Kind, MatchedCondition, Model, Table
 
 __all__ = ["Explainer"]
@@ -43,7 +43,7 @@ class Explainer:
     is called per evaluation."""
 
     def __init__(self, model: Model) -> None:
-        self._labels = Labels(model)
+        self._labels = labels_of(model)
         self._units = {i.name: i.unit for i in model.inputs if i.unit}
         self._tables = model.tables
         self._about = model.about

@@ -8,6 +8,7 @@ underscores read as spaces, so a label is never missing, only plainer.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from engine.conditions import format_value
@@ -63,11 +64,24 @@ class Labels:
         return format_value(value)
 
 
+# One index per loaded model, dropped with the model: a page asks for hundreds of words, and
+# indexing the model for each would cost more than drawing the page.
+_INDEXED: weakref.WeakKeyDictionary[Model, Labels] = weakref.WeakKeyDictionary()
+
+
+def labels_of(model: Model) -> Labels:
+    """The words of ``model``, indexed once."""
+    found = _INDEXED.get(model)
+    if found is None:
+        found = _INDEXED[model] = Labels(model)
+    return found
+
+
 def name_label(model: Model, name: str) -> str:
     """The label of an input or an output (an output's label is its name, read plainly)."""
-    return Labels(model).name(name)
+    return labels_of(model).name(name)
 
 
 def value_label(model: Model, name: str, value: Any) -> str:
     """The words for ``value`` of input or output ``name``; lists read item by item."""
-    return Labels(model).value(name, value)
+    return labels_of(model).value(name, value)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import engine
-from engine.labels import name_label, value_label
+from engine.labels import labels_of, name_label, value_label
 from engine.model import Kind
 from engine.workbook import Sheet
 from tests.validation.workbooks import base_sheets
@@ -95,3 +97,13 @@ def test_the_bundled_workbook_labels_every_input_and_disposition() -> None:
             if output.allowed_values and output.kind is not Kind.TEXT:
                 assert len(output.labels) == len(output.allowed_values), output.name
                 assert all("_" not in label for label in output.labels), output.name
+
+
+def test_the_words_are_indexed_once_per_model_and_freed_with_it() -> None:
+    """The service swaps models on every reload: an index must never keep an old one alive."""
+    model = engine.load_sheets(_labelled()).model
+    assert labels_of(model) is labels_of(model)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
