@@ -62,7 +62,8 @@ class Explainer:
         return " ".join(self.sentences(decision))
 
     def sentences(self, decision: Decision) -> list[str]:
-        """One sentence per table, in evaluation order."""
+        """One entry per table, in evaluation order; an entry holds one more sentence for
+        each further rule of that table that fired."""
         by_table: dict[str, list[FiredRule]] = {}
         for fired in decision.fired:
             by_table.setdefault(fired.table, []).append(fired)
