@@ -101,7 +101,13 @@ def compile(file: str, table_name: str | None) -> None:  # noqa: A001 - the comm
     show_default="standard input",
     help="JSON object of facts.",
 )
-def evaluate(file: str, facts_file: str) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Print the decision in the workbook's words (labels), why, and the rules that fired "
+    "with their sheet, row and citation, instead of JSON.",
+)
+def evaluate(file: str, facts_file: str, explain: bool) -> None:
     """Evaluate the facts in FACTS (a JSON object) against FILE and print the decision."""
     facts = _read_facts(facts_file)
     model = _load(file)
@@ -109,6 +115,11 @@ def evaluate(file: str, facts_file: str) -> None:
         decision = model.evaluate(facts)
     except TriageError as error:
         _fail(error)
+    if explain:
+        from engine.explanation import Explainer
+
+        click.echo(Explainer(model.model).report(decision))
+        return
     _print(decision.as_dict())
 
 

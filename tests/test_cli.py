@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import engine
 from engine.cli import main
+from engine.explanation import Explainer
+from engine.model import Model
 from tests.sheets import ABOUT, inputs_sheet, table_sheet
 from tests.xlsx import write_workbook
 
@@ -57,6 +60,53 @@ def test_evaluate_reads_standard_input(workbook: Path) -> None:
     code, out, _ = invoke("evaluate", str(workbook), stdin='{"age": 5}')
     assert code == 0
     assert json.loads(out)["outputs"] == {"decision": "child"}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "decision_tables" / "muscle_twitching.xlsx"
+EXAMPLE = ROOT / "decision_tables" / "examples" / "muscle_twitching_case.json"
+
+
+def _disposition_words(model: Model, code: str) -> str:
+    """The workbook's label for a disposition code (the Disposition sheet's Labels row)."""
+    output = model.output("disposition")
+    assert output is not None and output.labels
+    return output.labels[output.allowed_values.index(code)]
+
+
+@pytest.mark.parametrize("change", [{}, {"breathing_difficulty": "at_rest_or_lying_flat"}])
+def test_evaluate_explain_speaks_in_labels_with_reasons_and_fired_rules(
+    change: dict[str, str]
+) -> None:
+    facts = {**json.loads(EXAMPLE.read_text()), **change}
+    code, out, err = invoke("evaluate", str(BUNDLED), "--explain", stdin=json.dumps(facts))
+    assert (code, err) == (0, "")
+    compiled = engine.load(BUNDLED)
+    model = compiled.model
+    decision = compiled.evaluate(facts)
+    lines = out.splitlines()
+    disposition = decision.outputs["disposition"]
+    words = _disposition_words(model, disposition)
+    assert f"  Disposition: {words}  [{disposition}]" in lines[: lines.index("Why")]
+    why = lines[lines.index("Why") + 1 : lines.index("Rules that fired")]
+    assert [line.strip() for line in why if line] == Explainer(model).sentences(decision)
+    assert f"Disposition: {words}, by rule " in out
+    assert "more condition" not in out
+    fired = lines[lines.index("Rules that fired") + 1 :]
+    assert fired == [f"  {f.sheet}, row {f.row}, rule {f.rule_id}: {f.citation}"
+                     for f in decision.fired]
+    assert all(f.citation for f in decision.fired)
+
+
+def test_evaluate_explain_without_labels_reads_codes_plainly(workbook: Path) -> None:
+    code, out, _ = invoke("evaluate", str(workbook), "--explain", stdin='{"age": 40, "kind": "b"}')
+    assert code == 0
+    assert "  decision: adult" in out.splitlines()
+    # a free-text output is shown once, under Results; the sentence names the rule
+    assert "decision: from rule R3 (row 11), because age is 40 (at least 18); and kind is b." in out
+    assert "  decision, row 11, rule R3: test source" in out.splitlines()
+    code, _, err = invoke("evaluate", str(workbook), "--explain", stdin='{"kind": "a"}')
+    assert (code, err) == (1, "Error: fact age: is required but missing\n")
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import engine
-from engine.labels import name_label, value_label
+from engine.labels import labels_of, name_label, value_label
+from engine.model import Kind
 from engine.workbook import Sheet
 from tests.validation.workbooks import base_sheets
 from tests.xlsx import set_cells
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LABELLED = {
     "G1": "Label",
@@ -76,3 +82,28 @@ def test_label_mistakes_are_reported_at_their_cell(
     [problem] = caught.value.problems
     assert (str(problem.location), problem.code) == (at, code)
     assert words in problem.message and problem.fix
+
+
+def test_the_bundled_workbook_labels_every_input_and_disposition() -> None:
+    """Patients and nurses read the bundled table: no input, choice or disposition shows a
+    code where words belong."""
+    model = engine.load(ROOT / "decision_tables" / "muscle_twitching.xlsx").model
+    for definition in model.inputs:
+        assert definition.label, definition.name
+        if definition.kind in (Kind.ENUM, Kind.BOOLEAN):
+            assert definition.value_labels, definition.name
+    for table in model.tables:
+        for output in table.outputs:
+            if output.allowed_values and output.kind is not Kind.TEXT:
+                assert len(output.labels) == len(output.allowed_values), output.name
+                assert all("_" not in label for label in output.labels), output.name
+
+
+def test_the_words_are_indexed_once_per_model_and_freed_with_it() -> None:
+    """The service swaps models on every reload: an index must never keep an old one alive."""
+    model = engine.load_sheets(_labelled()).model
+    assert labels_of(model) is labels_of(model)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None

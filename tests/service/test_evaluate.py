@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import engine
+from engine.explanation import Explainer
 from tests.service.conftest import TABLE, WORKBOOK, admin, edit_workbook, example_facts
 
 URL = f"/v1/tables/{TABLE}/evaluate"
@@ -23,7 +24,9 @@ def test_example_case_is_answered_with_outputs_rules_and_explanation(client: Fla
     body = answer.get_json()
     assert set(body) >= {"table_id", "version", "outputs", "fired", "explanation", "request_id"}
     assert body["table_id"] == TABLE
-    expected = engine.load(WORKBOOK).evaluate(example_facts())
+    compiled = engine.load(WORKBOOK)
+    model = compiled.model
+    expected = compiled.evaluate(example_facts())
     assert body["version"] == expected.version
     assert body["outputs"] == dict(expected.outputs)
     assert body["outputs"]["disposition"] == "ROUTINE_GP"
@@ -32,8 +35,11 @@ def test_example_case_is_answered_with_outputs_rules_and_explanation(client: Fla
     assert d15 == {**d15, "table": "disposition", "sheet": "Disposition", "row": 23}
     assert d15["citation"]
     assert d15["conditions"] == [{"input": "duration_days", "test": "> 14", "value": 21}]
-    assert "Disposition: ROUTINE_GP, by rule D15 (row 23)" in body["explanation"]
-    assert "duration_days is 21 (> 14)" in body["explanation"]
+    assert body["explanation"] == Explainer(model).explain(expected)
+    disposition = model.output("disposition")
+    assert disposition is not None
+    words = disposition.labels[disposition.allowed_values.index("ROUTINE_GP")]
+    assert f"Disposition: {words}, by rule D15 (row 23)" in body["explanation"]
     assert answer.headers["X-Request-ID"] == body["request_id"]
 
 

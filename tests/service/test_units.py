@@ -11,6 +11,7 @@ import pytest
 
 import engine
 from engine.conditions import parse_condition
+from engine.model import Model
 from service.config import ConfigError, settings
 from service.errors import clip
 from service.explain import Explainer
@@ -40,19 +41,37 @@ def test_range_schema(cell: str, schema: dict[str, Any]) -> None:
     assert range_schema(parse_condition(cell)) == schema
 
 
-def test_explanation_names_results_rules_and_facts() -> None:
-    model = engine.load(WORKBOOK)
+def _label(model: Model, output: str, code: Any) -> str:
+    """The workbook's words for an output value (its Labels row)."""
+    definition = model.output(output)
+    assert definition is not None and definition.labels, output
+    return definition.labels[definition.allowed_values.index(code)]
+
+
+def test_explanation_names_results_rules_and_facts_in_labels() -> None:
+    compiled = engine.load(WORKBOOK)
+    model = compiled.model
     explainer = Explainer(model)
-    text = explainer.explain(model.evaluate(example_facts()))
-    assert text.startswith("Electrolytes: false, the table's default, as no rule matched.")
+    decision = compiled.evaluate(example_facts())
+    text = explainer.explain(decision)
+    electrolytes = _label(model, "electrolyte_abnormal", decision.outputs["electrolyte_abnormal"])
+    assert text.startswith(f"Electrolytes: {electrolytes}, the table's default, as no rule")
     assert "Red flags: none, as no rule matched." in text
-    assert ("Likely causes: lifestyle_trigger by rule C19 (row 25), because "
-            "caffeine_mg_per_day is 450 (> 400)") in text
-    assert "and 8 more conditions hold" in text  # C24 has 11 conditions
-    assert text.endswith("Advice: from rule A4 (row 12), because disposition is ROUTINE_GP.")
+    caffeine = model.input("caffeine_mg_per_day")
+    assert caffeine is not None
+    assert (f"by rule C19 (row 25), because {caffeine.label} is 450 {caffeine.unit} "
+            "(above 400)") in text
+    assert "more condition" not in text  # C24's eleven conditions are all named
+    disposition = _label(model, "disposition", decision.outputs["disposition"])
+    assert f"Disposition: {disposition}, by rule " in text
+    assert text.endswith(f"Advice: from rule A4 (row 12), because disposition is {disposition}.")
     emergency = {**example_facts(), "breathing_difficulty": "at_rest_or_lying_flat"}
-    text = explainer.explain(model.evaluate(emergency))
-    assert "red_flags includes respiratory_compromise" in text
+    decision = compiled.evaluate(emergency)
+    text = explainer.explain(decision)
+    flags = decision.outputs["red_flags"]
+    assert flags
+    assert f"red flags include {_label(model, 'red_flags', flags[0])}" in text
+    assert "respiratory_compromise" not in text and "at_rest_or_lying_flat" not in text
 
 
 @pytest.mark.parametrize(
