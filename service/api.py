@@ -18,7 +18,7 @@ from service.auth import require_api
 from service.database import DatabaseUnavailable
 from service.errors import ApiError, describe
 from service.jsontext import dumps
-from service.registry import LoadedTable, TableSlot, iso, now
+from service.registry import LoadedTable, NotReleased, TableSlot, iso, now
 from service.state import state
 
 bp = Blueprint("tables", __name__, url_prefix="/v1/tables")
@@ -45,6 +45,12 @@ def _table(table_id: str, version: str | None) -> LoadedTable:
             raise ApiError(503, "version_store_unavailable",
                            "the version store cannot be read now, so the pinned version "
                            "cannot be loaded; try again shortly") from error
+        except NotReleased as error:
+            raise ApiError(
+                404, "unreleased_version",
+                f"version '{version}' of '{table_id}' is a draft ({error}), and this service "
+                f"serves released tables only (serving: {slot.current.version})",
+            ) from error
     if loaded is None:
         raise ApiError(
             404, "unknown_version",

@@ -51,6 +51,10 @@ SUFFIXES = (*WORKBOOK_SUFFIXES, *DMN_SUFFIXES)
 log = logging.getLogger("service.reload")
 
 
+class NotReleased(Exception):
+    """A stored version exists but is a draft, and this service serves released tables only."""
+
+
 @dataclass(frozen=True)
 class Signature:
     """What identifies the content of a file without reading it (mtime, size), and the hash
@@ -364,7 +368,11 @@ class Registry:
                 if slot is not None and slot.current.version == head.version:
                     continue
                 serving = slot.find(head.version) if slot else None
-                serving = serving or self._from_store(table_id, head.version)
+                if serving is None:
+                    try:
+                        serving = self._from_store(table_id, head.version)
+                    except NotReleased:  # a draft head elsewhere: keep serving what we serve
+                        serving = None
                 if serving is not None:
                     slots[table_id] = self._succeed(slot, serving)
                     log.info("table head from the version store",
@@ -396,7 +404,8 @@ class Registry:
     def pinned(self, table_id: str, version: str) -> LoadedTable | None:
         """A version of a table that this worker does not hold, from the version store
         (then kept compiled). None when no such version was ever accepted. Raises
-        :class:`DatabaseUnavailable`."""
+        :class:`DatabaseUnavailable`, and :class:`NotReleased` for a stored draft when this
+        service serves released tables only."""
         found = self.find(table_id, version)
         if found is not None or self.store is None:
             return found
@@ -418,7 +427,8 @@ class Registry:
 
     def _from_store(self, table_id: str, version: str) -> LoadedTable | None:
         """Load a stored version: its bytes must load, give the same version id and pass
-        their own vignettes again (a different engine on another instance might not)."""
+        their own vignettes again (a different engine on another instance might not).
+        Raises :class:`NotReleased` for a draft when this service serves released tables only."""
         assert self.store is not None
         stored = self.store.get(table_id, version)
         if stored is None:
@@ -426,7 +436,7 @@ class Registry:
         if self.release_only and not gate.released(stored.validation):
             log.error("a stored version is not released, and this service serves released "
                       "tables only", extra={"table_id": table_id, "version": version})
-            return None
+            raise NotReleased(gate.review_status_of(stored.validation))
         result = gate.check_bytes(stored.content, stored.source, use_validator=False)
         self.loads += 1
         model = result.model

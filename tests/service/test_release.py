@@ -114,7 +114,12 @@ def test_release_only_does_not_pin_a_stored_draft(
     assert served["released"] is True and served["version"] != draft
     pinned = client.post(URL, json={"facts": example_facts(), "version": draft})
     assert pinned.status_code == 404
-    assert pinned.get_json()["error"] == "unknown_version"
+    refusal = pinned.get_json()
+    assert refusal["error"] == "unreleased_version"
+    assert draft in refusal["message"] and "released tables only" in refusal["message"]
+    assert "never accepted" not in refusal["message"]
+    unknown = client.post(URL, json={"facts": example_facts(), "version": "0" * 16})
+    assert unknown.status_code == 404 and unknown.get_json()["error"] == "unknown_version"
 
 
 def test_release_only_needs_the_validator() -> None:
