@@ -169,6 +169,7 @@ def document(
                           "security": [], "responses": {"200": {
                               "description": "HTML", "content": {"text/html": {
                                   "schema": {"type": "string"}}}}}}},
+        **_pages(table_id),
         "/v1/tables": {"get": {
             "operationId": "listTables",
             "summary": "Tables being served, and the last load result of every file",
@@ -216,4 +217,20 @@ def document(
             "schemas": _components(snapshot, max_batch, max_facts, max_audit),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
+    }
+
+
+def _pages(table_id: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pages for browsers (:mod:`service.pages`): HTML, not part of the JSON API."""
+    def page(operation: str, summary: str, kind: str = "text/html",
+             **more: Any) -> dict[str, Any]:
+        return {"get": {"operationId": operation, "summary": summary, "security": [], **more,
+                        "responses": {"200": {"description": kind, "content": {
+                            kind: {"schema": {"type": "string"}}}}}}}
+    return {
+        "/tables/{table_id}": page("tablePage", "A page to try cases against a table (HTML; "
+                                   "a friendly 404 page for an unknown table)",
+                                   parameters=table_id),
+        "/pages/page.js": page("pageScript", "The pages' script", "text/javascript"),
+        "/pages/page.css": page("pageStyle", "The pages' style sheet", "text/css"),
     }
