@@ -131,8 +131,9 @@
     $("version-hash").textContent = answer.version.slice(0, 12);
     drawFired(answer.fired);
     markRules(answer.fired);
+    const words = $("headline").querySelector(".words");
     $("status").textContent = "Result for version " + (answer.table_version || "") + ": " +
-      ($("headline").textContent || "see below") + ".";
+      (words ? words.textContent : "see below") + ".";
   }
 
   function drawHeadline(outputs) {
