@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, send_from_directory
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from service.api import summaries
 from service.database import DatabaseUnavailable
@@ -74,8 +74,11 @@ def style() -> Response:
 
 
 def _asset(name: str) -> Response:
-    response = send_from_directory(STATIC, name, mimetype=ASSETS[name], max_age=60)
-    return response
+    """A small file from the package, with an ETag so a reload asks only whether it changed."""
+    response = Response((STATIC / name).read_bytes(), mimetype=ASSETS[name])
+    response.cache_control.no_cache = True  # revalidate: a new release shows at once
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _html(page: str) -> Response:

@@ -131,9 +131,9 @@
     $("version-hash").textContent = answer.version.slice(0, 12);
     drawFired(answer.fired);
     markRules(answer.fired);
-    const words = $("headline").querySelector(".words");
+    const shown = $("headline").querySelector(".words");
     $("status").textContent = "Result for version " + (answer.table_version || "") + ": " +
-      (words ? words.textContent : "see below") + ".";
+      (shown ? shown.textContent : "see below") + ".";
   }
 
   function drawHeadline(outputs) {
