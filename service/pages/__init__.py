@@ -78,7 +78,8 @@ def _asset(name: str) -> Response:
     response = Response((STATIC / name).read_bytes(), mimetype=ASSETS[name])
     response.cache_control.no_cache = True  # revalidate: a new release shows at once
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # 304 when the browser's copy is current
+    return response
 
 
 def _html(page: str) -> Response:
