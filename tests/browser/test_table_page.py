@@ -306,7 +306,7 @@ def test_print_the_timing_targets(server: Serve, page: Page, model: CompiledMode
     facts = example_facts()
     address = url(server, facts)
     interactive = []
-    for _ in range(5):  # the first load warms the server's caches and the browser's
+    for _ in range(11):  # the first load warms the server's caches and the browser's
         page.goto(address)
         after(page, 0)
         interactive.append(page.evaluate("window.triagePage.interactive"))
