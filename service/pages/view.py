@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.conditions import format_value
-from engine.hitpolicy import HitPolicy
 from engine.labels import name_label, value_label
 from engine.model import Kind, Model, OutputDef, Table
 from engine.values import text_of
@@ -126,13 +125,12 @@ def grids(model: Model) -> tuple[Grid, ...]:
 
 
 def headline(model: Model) -> tuple[Table, OutputDef] | None:
-    """The output shown large: an output whose values are listed in order of urgency (a
-    PRIORITY table's single output), else the first single output with listed values."""
+    """The output shown large: the last one, in evaluation order, that is a table's only
+    output and one of listed values (the triage's end: a disposition). Its *Output values*
+    are in priority order, so its place there is its urgency."""
     singles = [t for t in model.tables if len(t.outputs) == 1 and not t.returns_list
                and t.outputs[0].allowed_values and t.outputs[0].kind is Kind.ENUM]
-    ranked = [t for t in singles if t.hit_policy is HitPolicy.PRIORITY]
-    chosen = ranked or singles
-    return (chosen[0], chosen[0].outputs[0]) if chosen else None
+    return (singles[-1], singles[-1].outputs[0]) if singles else None
 
 
 def output_words(model: Model) -> dict[str, dict[str, Any]]:

@@ -46,10 +46,10 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def start_server(workdir: Path) -> Serve:
-    """``triage serve`` on a copy of decision_tables/ (one worker: one page of tests)."""
+def start_server(workdir: Path, source: Path = ROOT / "decision_tables") -> Serve:
+    """``triage serve`` on a copy of ``source`` (one worker: one page of tests)."""
     tables = workdir / "tables"
-    shutil.copytree(ROOT / "decision_tables", tables)
+    shutil.copytree(source, tables)
     server = Serve(workdir, f"sqlite:///{workdir / 'audit.sqlite3'}", tables=tables,
                    workers=1)
     try:

@@ -59,9 +59,10 @@ def after(page: Page, count: int) -> None:
 
 
 def headline_output(model: CompiledModel) -> tuple[str, tuple[Any, ...]]:
-    """The output the page shows large (a PRIORITY table's), and its values by urgency."""
-    table = next(t for t in model.model.tables
-                 if t.hit_policy.value == "PRIORITY" and len(t.outputs) == 1)
+    """The output the page shows large (the last table's with one listed output: the
+    disposition), and its values by urgency."""
+    table = [t for t in model.model.tables if len(t.outputs) == 1
+             and t.outputs[0].kind is Kind.ENUM and not t.returns_list][-1]
     return table.name, table.outputs[0].allowed_values
 
 

@@ -172,8 +172,9 @@ def test_the_page_data_names_what_the_script_needs(client: FlaskClient) -> None:
                                      .iter_rows(max_row=1))]
     assert data["tests_columns"] == [h or "" for h in header]
     disposition = model.output("disposition")
-    assert disposition is not None  # a PRIORITY table: its values are in order of urgency
-    assert data["headline"]["ranked"] == list(disposition.allowed_values)
+    assert disposition is not None  # its values are listed in order of urgency
+    assert data["headline"] == {"table": "disposition", "name": "disposition",
+                                "ranked": list(disposition.allowed_values)}
 
 
 def test_a_draft_shows_the_banner_and_the_version(client: FlaskClient) -> None:
@@ -251,6 +252,9 @@ def test_workbook_text_is_escaped_everywhere(make_app: Callable[..., Flask],
     assert [a.get("src") or a.get("id") for a in scripts] == ["page-data", "/pages/page.js"]
     data = page_data(page)  # escaped in the page, the JSON still reads back as written
     assert data["input_labels"]["temperature_c"] == "Temperature " + HOSTILE
+    # shown large: the triage's end (disposition, chained after the PRIORITY severity)
+    assert data["headline"]["table"] == "disposition"
+    assert data["headline"]["ranked"] == ["EMERGENCY", "GP", "SELF_CARE"]
 
 
 def test_a_failed_reload_shows_the_last_good_version_and_why(client: FlaskClient,
