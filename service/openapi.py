@@ -221,15 +221,20 @@ def document(
 
 
 def _pages(table_id: list[dict[str, Any]]) -> dict[str, Any]:
-    """The pages for browsers (:mod:`service.pages`): HTML, not part of the JSON API."""
+    """The pages for browsers (:mod:`service.pages`): HTML, not part of the JSON API. An
+    unknown table is a 404 page for a browser and the usual JSON error for others."""
     def page(operation: str, summary: str, kind: str = "text/html",
              **more: Any) -> dict[str, Any]:
+        responses = {"200": {"description": kind, "content": {
+            kind: {"schema": {"type": "string"}}}}, "405": _json(_ref("Error"), _ERRORS[405])}
+        if more.get("parameters"):
+            missing = _json(_ref("Error"), "No such table (an HTML page for a browser)")
+            missing["content"]["text/html"] = {"schema": {"type": "string"}}
+            responses["404"] = missing
         return {"get": {"operationId": operation, "summary": summary, "security": [], **more,
-                        "responses": {"200": {"description": kind, "content": {
-                            kind: {"schema": {"type": "string"}}}}}}}
+                        "responses": responses}}
     return {
-        "/tables/{table_id}": page("tablePage", "A page to try cases against a table (HTML; "
-                                   "a friendly 404 page for an unknown table)",
+        "/tables/{table_id}": page("tablePage", "A page to try cases against a table (HTML)",
                                    parameters=table_id),
         "/pages/page.js": page("pageScript", "The pages' script", "text/javascript"),
         "/pages/page.css": page("pageStyle", "The pages' style sheet", "text/css"),
