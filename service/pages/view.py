@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.conditions import format_value
+from engine.errors import TriageError
 from engine.labels import name_label, value_label
 from engine.model import Kind, Model, OutputDef, Table
 from engine.values import text_of
@@ -148,6 +149,17 @@ def output_words(model: Model) -> dict[str, dict[str, Any]]:
     return found
 
 
+def input_words(model: Model) -> dict[str, dict[str, str]]:
+    """For each enum and boolean input, the words for each of its values."""
+    found: dict[str, dict[str, str]] = {}
+    for item in model.inputs:
+        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
+                                   else item.allowed_values)
+        if values:
+            found[item.name] = {_key(v): value_label(model, item.name, v) for v in values}
+    return found
+
+
 def _key(value: Any) -> str:
     """A value as the script writes it with ``String(value)``."""
     if isinstance(value, bool):
@@ -162,7 +174,7 @@ def tests_columns(path: str | None) -> tuple[str, ...]:
         return ()
     try:
         sheets = read_workbook(path)
-    except Exception:  # any unreadable file: the page falls back to its own column order
+    except (TriageError, OSError):  # a DMN file, or gone: the page uses its own order
         return ()
     tests = next((s for s in sheets if s.name.strip().lower() == "tests"), None)
     if tests is None:
@@ -181,6 +193,7 @@ def page_data(model: Model, table_id: str, columns: Sequence[str]) -> dict[str, 
     top = headline(model)
     return {
         "table_id": table_id,
+        "input_values": input_words(model),
         "evaluate": f"/v1/tables/{table_id}/evaluate",
         "inputs": {i.name: i.kind.value for i in model.inputs},
         "input_labels": {i.name: name_label(model, i.name) for i in model.inputs},

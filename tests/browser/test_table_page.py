@@ -120,6 +120,8 @@ def test_the_readme_case_gives_its_disposition_with_the_fired_rows_marked(
     for item, rule in zip(shown.all_text_contents(), decision.fired, strict=True):
         assert rule.rule_id in item and f"{rule.sheet}, row {rule.row}" in item
         assert rule.citation in item
+        for condition in rule.conditions:  # every matched condition, none hidden
+            assert f"which matches {condition.test}" in item
     explanation = page.text_content("#explanation") or ""
     assert explanation.strip()
     page.locator("tr.fired").first.scroll_into_view_if_needed()

@@ -32,6 +32,18 @@
     return typeof value === "string" ? plain(value) : key;
   }
 
+  function nameWords(name) {
+    return data.input_labels[name] || data.outputs[name]?.label || plain(name);
+  }
+
+  function valueWords(name, value) {
+    if (name in data.outputs) return words(name, value);
+    const listed = data.input_values[name];
+    const key = typeof value === "string" ? value : JSON.stringify(value);
+    if (listed && key in listed) return listed[key];
+    return typeof value === "string" ? plain(value) : key;
+  }
+
   function facts() {
     const found = {};
     for (const [name, kind] of Object.entries(data.inputs)) {
@@ -177,9 +189,7 @@
       if (rule.conditions.length) {
         const because = element("ul", undefined, "conditions");
         for (const c of rule.conditions) {
-          const label = data.input_labels[c.input] || data.outputs[c.input]?.label ||
-            plain(c.input);
-          because.append(element("li", label + " is " + JSON.stringify(c.value) +
+          because.append(element("li", nameWords(c.input) + " is " + valueWords(c.input, c.value) +
             ", which matches " + c.test));
         }
         item.append(because);
@@ -229,10 +239,12 @@
   function testsRow() {
     const given = facts();
     const outputs = last ? last.answer.outputs : {};
-    const today = new Date().toISOString().slice(0, 10);
+    const now = new Date().toISOString();
+    const today = now.slice(0, 10);
+    const stamp = now.slice(0, 19).replace(/[-:]/g, "").replace("T", "-"); // unique enough
     return data.tests_columns.map((column) => {
       const heading = column.trim().toLowerCase();
-      if (heading === "test id") return "PAGE-" + today;
+      if (heading === "test id") return "PAGE-" + stamp;
       if (heading === "note") return "tried on the page on " + today;
       if (column in data.inputs) return cell(given[column]);
       if (column in data.outputs) return cell(outputValue(outputs, column));
