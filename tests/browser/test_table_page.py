@@ -124,8 +124,18 @@ def test_the_readme_case_gives_its_disposition_with_the_fired_rows_marked(
             assert f"which matches {condition.test}" in item
     explanation = page.text_content("#explanation") or ""
     assert explanation.strip()
-    page.locator("tr.fired").first.scroll_into_view_if_needed()
-    shot("fired-rows")
+    page.locator("#fired a").first.click()  # each fired rule links to its row
+    for table_name in {f.table for f in decision.fired}:  # each grid shows its fired rows
+        box = page.locator(f'table[data-table="{table_name}"]').locator("xpath=..")
+        box.scroll_into_view_if_needed()
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        row = page.locator(f'table[data-table="{table_name}"] tr.fired').first
+        inside = page.evaluate(
+            "([box, row]) => { const b = box.getBoundingClientRect(), "
+            "r = row.getBoundingClientRect(); return r.top >= b.top && r.top < b.bottom; }",
+            [box.element_handle(), row.element_handle()])
+        assert inside, f"the first fired row of {table_name} is scrolled out of its box"
+        shot(f"fired-rows-{table_name}")
 
 
 def test_breathless_at_rest_is_an_emergency_with_the_red_banner(

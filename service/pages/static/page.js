@@ -183,7 +183,9 @@
     if (!fired.length) list.append(element("li", "No rule fired; every table gave its default."));
     for (const rule of fired) {
       const item = element("li");
-      item.append(element("strong", rule.rule_id));
+      const link = element("a", rule.rule_id);
+      link.href = "#rule-" + rule.table + "-" + rule.rule_id; // its row in the grid below
+      item.append(link);
       item.append(" in " + rule.sheet + ", row " + rule.row);
       if (rule.citation) item.append(element("span", " — " + rule.citation, "cite"));
       if (rule.conditions.length) {
@@ -201,6 +203,7 @@
   function markRules(fired) {
     for (const row of document.querySelectorAll("tr.fired")) row.classList.remove("fired");
     for (const cell of document.querySelectorAll("td.match")) cell.classList.remove("match");
+    const first = new Map(); // each grid's first fired row, scrolled to once drawn
     for (const rule of fired) {
       const row = document.querySelector(
         'table[data-table="' + CSS.escape(rule.table) + '"] tr[data-rule="' +
@@ -211,7 +214,16 @@
         const cell = row.querySelector('td[data-input="' + CSS.escape(c.input) + '"]');
         if (cell) cell.classList.add("match");
       }
+      const box = row.closest(".scroll");
+      if (!first.has(box) || row.rowIndex < first.get(box).rowIndex) first.set(box, row);
     }
+    // in the next frame, so that the answer is on screen first: each grid's box scrolls
+    // (inside itself, never the page) to show its first fired row under its header
+    requestAnimationFrame(() => {
+      for (const [box, row] of first) {
+        box.scrollTop = row.offsetTop - row.closest("table").tHead.offsetHeight;
+      }
+    });
   }
 
   // --- copy: a case tried here becomes a curl command or a vignette in one paste -----------
