@@ -16,7 +16,7 @@ from typing import Any
 from engine.conditions import format_value
 from engine.errors import TriageError
 from engine.labels import name_label, value_label
-from engine.model import Kind, Model, OutputDef, Table
+from engine.model import InputDef, Kind, Model, OutputDef, Table
 from engine.values import text_of
 from engine.workbook import read_workbook
 
@@ -83,27 +83,26 @@ def controls(model: Model, schema: Mapping[str, Any]) -> tuple[Control, ...]:
     for item in model.inputs:
         spec = properties.get(item.name, {})
         spec = next((s for s in spec.get("anyOf", ()) if s.get("type") != "null"), spec)
-        label = name_label(model, item.name)
-        blank = (Option("", "not known") if not item.required else Option("", "choose…"),)
-        if item.kind is Kind.ENUM:
-            options = blank + tuple(Option(v, value_label(model, item.name, v))
-                                    for v in item.allowed_values)
-            found.append(Control(item.name, "select", label, item.unit, item.description,
-                                 item.required, options))
-        elif item.kind is Kind.BOOLEAN:
-            options = blank + (Option("true", value_label(model, item.name, True)),
-                               Option("false", value_label(model, item.name, False)))
-            found.append(Control(item.name, "select", label, item.unit, item.description,
-                                 item.required, options))
+        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
+                                   else item.allowed_values)
+        if values:
+            blank = Option("", "choose…" if item.required else "not known")
+            options = (blank, *(Option(_key(v), value_label(model, item.name, v))
+                                for v in values))
+            found.append(_control(model, item, "select", options=options))
         elif item.kind in (Kind.NUMBER, Kind.INTEGER):
-            found.append(Control(
-                item.name, "number", label, item.unit, item.description, item.required,
-                minimum=_number(spec.get("minimum")), maximum=_number(spec.get("maximum")),
+            found.append(_control(
+                model, item, "number", minimum=_number(spec.get("minimum")),
+                maximum=_number(spec.get("maximum")),
                 step="1" if item.kind is Kind.INTEGER else "any"))
         else:
-            found.append(Control(item.name, "text", label, item.unit, item.description,
-                                 item.required))
+            found.append(_control(model, item, "text"))
     return tuple(found)
+
+
+def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
+    return Control(item.name, kind, name_label(model, item.name), item.unit, item.description,
+                   item.required, **more)
 
 
 def _grid(model: Model, table: Table) -> Grid:
