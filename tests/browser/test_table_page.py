@@ -340,3 +340,29 @@ def test_print_the_timing_targets(server: Serve, page: Page, model: CompiledMode
           f"loads (first load {interactive[0]:.0f} ms); target <= 300 ms")
     print(f"TARGET form change to result drawn: median {statistics.median(changes):.1f} ms, "
           f"max {max(changes):.1f} ms over {len(changes)} changes; target <= 100 ms")
+
+
+def test_a_failed_reload_keeps_the_last_good_version_with_a_banner(
+        own_server: Serve, page: Page, shot: Shot) -> None:
+    page.goto(url(own_server, example_facts()))
+    after(page, 0)
+    version = page.text_content("#version-hash")
+    assert page.locator("#reload-failure").count() == 0
+    edit_workbook(own_server.tables / WORKBOOK.name, "Inputs", "B2", "banana")  # not a type
+
+    def refused() -> dict[str, Any] | None:
+        tables = own_server.call("GET", "/v1/tables").body["tables"]
+        last = tables[0]["last_reload"]
+        return last if last and last["status"] == "failed" else None
+
+    wait_for(refused, within=60)
+    failure = refused()
+    assert failure is not None
+    page.reload()
+    after(page, 0)
+    shot("reload-refused")
+    banner = " ".join((page.text_content("#reload-failure") or "").split())
+    first = failure["errors"][0]
+    assert WORKBOOK.name in banner and f"{first['sheet']}!{first['cell']}" in banner
+    assert page.text_content("#version-hash") == version  # the last good version serves
+    assert page.is_visible("#answer")  # and still answers
