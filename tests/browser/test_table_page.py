@@ -16,12 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 import engine
 from engine.evaluator import CompiledModel
 from engine.labels import plain
 from engine.model import Kind
+from engine.validation.vignettes import run_vignettes
 from tests.browser.conftest import AXE
 from tests.service.conftest import ROOT, TABLE, edit_workbook, example_facts
 from tests.service.servers import Serve, wait_for
@@ -223,7 +225,7 @@ def test_a_workbook_edited_on_disk_shows_its_new_version_on_reload(
 
 
 def test_the_form_works_with_the_keyboard_alone(
-        server: Serve, page: Page, model: CompiledModel, shot: Shot) -> None:
+        server: Serve, page: Page, model: CompiledModel, shot: Shot, tmp_path: Path) -> None:
     facts = example_facts()
     decision = model.evaluate(facts)
     table, _ = headline_output(model)
@@ -285,6 +287,30 @@ def test_the_form_works_with_the_keyboard_alone(
     for name, value in facts.items():
         if name in cells:
             assert cells[name] == _form_value(value), name
+    vignette = pasted_vignette(row, tmp_path)
+    assert vignette.passed, vignette.message
+
+
+def _as_excel_reads(text: str) -> Any:
+    """A pasted cell as Excel stores it: numbers and TRUE/FALSE typed, the rest text."""
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return text or None
+
+
+def pasted_vignette(row: list[str], folder: Path) -> Any:
+    """Paste a copied Tests-sheet row under the workbook's last vignette and run it: the
+    case tried on the page becomes a passing vignette in one paste."""
+    copy = folder / WORKBOOK.name
+    book = openpyxl.load_workbook(WORKBOOK)
+    tests = book["Tests"]
+    tests.append([_as_excel_reads(cell) for cell in row])
+    book.save(copy)
+    results, _ = run_vignettes(engine.load(copy))
+    return next(r for r in results if r.vignette_id == row[0])
 
 
 def test_axe_finds_no_serious_or_critical_violation(
