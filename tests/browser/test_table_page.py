@@ -186,6 +186,7 @@ def test_an_age_out_of_range_is_shown_next_to_the_age(
     assert "err-age_years" in (age.get_attribute("aria-describedby") or "")
     assert page.locator(".error:not(:empty)").count() == 1  # only the age is wrong
     assert page.is_hidden("#answer")  # no stale answer next to the error
+    assert f"age_years={too_young}" in page.url  # the address holds the case as typed
 
     before = evaluations(page)
     page.fill("[name=age_years]", str(facts["age_years"]))

@@ -75,9 +75,18 @@
     for (const c of form.querySelectorAll("[aria-invalid]")) c.removeAttribute("aria-invalid");
   }
 
+  function remember(body) {
+    // the address holds the case, so a reload, a bookmark or a link shows it again
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(body.facts)) query.set(name, String(value));
+    if (body.version) query.set("version", body.version);
+    history.replaceState(null, "", query.size ? "?" + query : location.pathname);
+  }
+
   async function evaluate(startedAt) {
     const mine = ++sequence;
     const body = request();
+    remember(body);
     let answer;
     let status;
     try {
