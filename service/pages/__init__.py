@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from service.api import summaries
 from service.database import DatabaseUnavailable
@@ -35,8 +35,9 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 def index() -> Response:
     """Browsers get the list of tables; API clients the service's JSON index."""
     if not wants_html():
-        return jsonify(service="triage decision tables", docs="/docs",
-                       openapi="/openapi.json", tables="/v1/tables")
+        return jsonify(service="triage decision tables", docs=url_for("ops.docs"),
+                       openapi=url_for("ops.openapi_json"),
+                       tables=url_for("tables.list_tables"))
     snapshot = state().registry.snapshot
     failed = [s.as_dict() for s in snapshot.files.values() if not s.ok and not s.missing]
     return _html(render_template("pages/index.html", tables=summaries(snapshot),
@@ -59,7 +60,9 @@ def table_page(table_id: str) -> Response:
         grids=view.grids(model),
         versions=_versions(slot),
         failure=_failure(loaded),
-        data=view.page_data(model, loaded.table_id, _tests_columns(loaded)),
+        data=view.page_data(model, loaded.table_id,
+                            url_for("tables.evaluate", table_id=loaded.table_id),
+                            _tests_columns(loaded)),
     ))
 
 

@@ -187,13 +187,14 @@ def default_columns(model: Model) -> tuple[str, ...]:
     return (TEST_ID, *(i.name for i in model.inputs), *outputs, NOTE)
 
 
-def page_data(model: Model, table_id: str, columns: Sequence[str]) -> dict[str, Any]:
+def page_data(model: Model, table_id: str, evaluate: str,
+              columns: Sequence[str]) -> dict[str, Any]:
     """What the script reads (embedded as JSON, escaped by ``tojson``)."""
     top = headline(model)
     return {
         "table_id": table_id,
         "input_values": input_words(model),
-        "evaluate": f"/v1/tables/{table_id}/evaluate",
+        "evaluate": evaluate,  # the API's address, wherever the service is mounted
         "inputs": {i.name: i.kind.value for i in model.inputs},
         "input_labels": {i.name: name_label(model, i.name) for i in model.inputs},
         "outputs": output_words(model),
