@@ -18,7 +18,7 @@ from service.auth import require_api
 from service.database import DatabaseUnavailable
 from service.errors import ApiError, describe
 from service.jsontext import dumps
-from service.registry import LoadedTable, NotReleased, TableSlot, iso, now
+from service.registry import LoadedTable, NotReleased, Snapshot, TableSlot, iso, now
 from service.state import state
 
 bp = Blueprint("tables", __name__, url_prefix="/v1/tables")
@@ -179,12 +179,17 @@ def _summary(slot: TableSlot) -> dict[str, Any]:
     }
 
 
+def summaries(snap: Snapshot) -> list[dict[str, Any]]:
+    """Every table being served, by id (also listed by the HTML page at ``/``)."""
+    return [_summary(snap.slots[k]) for k in sorted(snap.slots)]
+
+
 @bp.get("")
 def list_tables() -> Response:
     """Every table being served, and the load status of every file in the folder."""
     snap = state().registry.snapshot
     return jsonify(
-        tables=[_summary(snap.slots[k]) for k in sorted(snap.slots)],
+        tables=summaries(snap),
         files=[snap.files[k].as_dict() for k in sorted(snap.files)],
         request_id=g.request_id,
     )

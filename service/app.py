@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 
-from service import admin, api, errors, logs, ops
+from service import admin, api, errors, logs, ops, pages
 from service.audit import AuditLog, default_url
 from service.config import settings
 from service.database import Database, DatabaseUnavailable
@@ -90,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(pages.bp)  # after ops: the HTML pages, and / for browsers
     return app
 
 

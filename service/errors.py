@@ -9,8 +9,10 @@
     werkzeug HTTPException    ->  its own status, as JSON (404 route, 405, 413 body too large)
     anything else             ->  500 internal_error (logged with its traceback)
 
-Every body is JSON, ``{"error": code, "message": text, "request_id": id, ...}``; no body
-ever holds a traceback. :func:`describe` is used both by the handlers and by the batch
+Every body is JSON, ``{"error": code, "message": text, "request_id": id, ...}``, except for
+a browser asking for a page (``Accept`` prefers ``text/html``, outside ``/v1``): it gets the
+same status and message as a short HTML page (``pages/error.html``). No body ever holds a
+traceback. :func:`describe` is used both by the handlers and by the batch
 endpoint, so one bad case in a batch reads exactly like the same case sent alone.
 Messages echo what the caller sent, so they are cut to a bounded length.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineFailure, FactError, HitPolicyViolation
@@ -105,9 +107,23 @@ def describe(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     return 500, {"error": "internal_error", "message": message}, {}
 
 
+def wants_html() -> bool:
+    """The client prefers an HTML page to JSON (a browser; curl's ``*/*`` gets JSON), and
+    asks outside the JSON API."""
+    if request.path.startswith("/v1/"):
+        return False
+    accept = request.accept_mimetypes
+    return accept.best_match(["application/json", "text/html"]) == "text/html"
+
+
 def response_for(error: Exception) -> Response:
     status, body, headers = describe(error)
     body["request_id"] = g.get("request_id")
+    if wants_html() and "pages" in current_app.blueprints:
+        page = render_template("pages/error.html", status=status, body=body)
+        response = Response(page, status=status, content_type="text/html; charset=utf-8")
+        response.headers.update(headers)
+        return response
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers)

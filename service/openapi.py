@@ -169,6 +169,7 @@ def document(
                           "security": [], "responses": {"200": {
                               "description": "HTML", "content": {"text/html": {
                                   "schema": {"type": "string"}}}}}}},
+        **_pages(table_id),
         "/v1/tables": {"get": {
             "operationId": "listTables",
             "summary": "Tables being served, and the last load result of every file",
@@ -216,4 +217,25 @@ def document(
             "schemas": _components(snapshot, max_batch, max_facts, max_audit),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
+    }
+
+
+def _pages(table_id: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pages for browsers (:mod:`service.pages`): HTML, not part of the JSON API. An
+    unknown table is a 404 page for a browser and the usual JSON error for others."""
+    def page(operation: str, summary: str, kind: str = "text/html",
+             **more: Any) -> dict[str, Any]:
+        responses = {"200": {"description": kind, "content": {
+            kind: {"schema": {"type": "string"}}}}, "405": _json(_ref("Error"), _ERRORS[405])}
+        if more.get("parameters"):
+            missing = _json(_ref("Error"), "No such table (an HTML page for a browser)")
+            missing["content"]["text/html"] = {"schema": {"type": "string"}}
+            responses["404"] = missing
+        return {"get": {"operationId": operation, "summary": summary, "security": [], **more,
+                        "responses": responses}}
+    return {
+        "/tables/{table_id}": page("tablePage", "A page to try cases against a table (HTML)",
+                                   parameters=table_id),
+        "/pages/page.js": page("pageScript", "The pages' script", "text/javascript"),
+        "/pages/page.css": page("pageStyle", "The pages' style sheet", "text/css"),
     }

@@ -1,4 +1,5 @@
 """Operational endpoints: liveness, readiness, metrics, the OpenAPI document and the docs page.
+(``/`` is :mod:`service.pages`: a page for browsers, this JSON index for API clients.)
 
 ``/healthz`` only says the process answers; ``/readyz`` says it has a table to serve (a load
 balancer should send traffic only then). The OpenAPI document is rebuilt only when the
@@ -16,16 +17,6 @@ from service.errors import ApiError
 from service.state import state
 
 bp = Blueprint("ops", __name__)
-
-
-@bp.get("/")
-def index() -> Response:
-    return jsonify(
-        service="triage decision tables",
-        docs="/docs",
-        openapi="/openapi.json",
-        tables="/v1/tables",
-    )
 
 
 @bp.get("/healthz")
