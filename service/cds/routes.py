@@ -83,11 +83,11 @@ def _service(slot: TableSlot) -> dict[str, Any]:
     }
 
 
-@bp.post("/cds-services/<service_id>")
-def call(service_id: str) -> Response:
+@bp.post("/cds-services/<table_id>")
+def call(table_id: str) -> Response:
     """Answer a hook with one card: the decision, or the questions still to answer."""
     _verify()
-    slot = slot_of(service_id)
+    slot = slot_of(table_id)
     hook = _validated(contract.CdsRequest)
     loaded = slot.current
     model = loaded.model.model
@@ -122,11 +122,11 @@ def _cards(loaded: LoadedTable, card: dict[str, Any], card_id: str) -> Response:
     return jsonify(cards=[card])
 
 
-@bp.post("/cds-services/<service_id>/feedback")
-def feedback(service_id: str) -> Response:
+@bp.post("/cds-services/<table_id>/feedback")
+def feedback(table_id: str) -> Response:
     """Store what the clinician did with each card, against the card's audit row."""
     _verify()
-    slot_of(service_id)
+    slot_of(table_id)
     given = _validated(contract.FeedbackRequest)
     store = cds_state().store
     ids = [request_id_of(item.card) for item in given.feedback]
@@ -134,7 +134,7 @@ def feedback(service_id: str) -> Response:
     if bad:
         raise field_errors(bad)
     try:
-        known = store.cards_given(service_id, [r for r in ids if r is not None])
+        known = store.cards_given(table_id, [r for r in ids if r is not None])
     except DatabaseUnavailable as error:
         raise _unavailable() from error
     unknown = [(f"feedback.{i}.card", f"no card '{item.card[:64]}' was given by this service")
@@ -144,20 +144,20 @@ def feedback(service_id: str) -> Response:
         raise ApiError(404, "unknown_card", unknown[0][1],
                        {"errors": [{"field": f, "message": m} for f, m in unknown]})
     received = dt.datetime.now(dt.UTC)
-    outcomes = [_outcome(service_id, item, r, received)
+    outcomes = [_outcome(table_id, item, r, received)
                 for item, r in zip(given.feedback, ids, strict=True) if r is not None]
     try:
         store.record(outcomes)
     except DatabaseUnavailable as error:
         raise _unavailable() from error
-    g.table_id = service_id
+    g.table_id = table_id
     return jsonify(stored=len(outcomes), request_id=g.request_id)
 
 
-def _outcome(service_id: str, item: Any, request_id: str, received: dt.datetime) -> Outcome:
+def _outcome(table_id: str, item: Any, request_id: str, received: dt.datetime) -> Outcome:
     reason = item.overrideReason.reason if item.overrideReason else None
     return Outcome(
-        request_id, service_id, item.card, item.outcome,
+        request_id, table_id, item.card, item.outcome,
         reason.system if reason else None, reason.code if reason else None,
         reason.display if reason else None,
         item.overrideReason.userComment if item.overrideReason else None,

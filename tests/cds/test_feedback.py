@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service import contract
 from service.state import KEY
 from tests.cds.conftest import SERVICE
 from tests.cds.fhirdata import bundle, hook_request, patient, response
@@ -56,8 +57,9 @@ def test_feedback_is_stored_against_the_audit_row(app: Flask) -> None:
     client: FlaskClient = app.test_client()
     first = _card(app, example_facts())
     second = _card(app, example_facts())
-    assert client.post(SERVICE + "/feedback", json=_feedback(
-        first["uuid"], "overridden", "clinical-judgement")).json["stored"] == 1
+    stored = client.post(SERVICE + "/feedback", json=_feedback(
+        first["uuid"], "overridden", "clinical-judgement")).json
+    assert contract.FeedbackStored.model_validate(stored).stored == 1
     assert client.post(SERVICE + "/feedback",
                        json=_feedback(second["uuid"], "accepted")).status_code == 200
     store = app.extensions["triage.cds"].store
@@ -80,6 +82,7 @@ def test_override_rate_per_rule(app: Flask) -> None:
     client.post(SERVICE + "/feedback", json=_feedback(cards[3], "accepted"))
     answer = client.get("/v1/admin/audit/overrides", headers=ADMIN)
     assert answer.status_code == 200
+    contract.OverridePage.model_validate(answer.json)
     rules = {(r["table"], r["rule_id"]): r for r in answer.json["rules"]}
     d15 = rules[("disposition", "D15")]  # the example case's disposition rule
     assert (d15["cards"], d15["accepted"], d15["overridden"], d15["override_rate"]) == (

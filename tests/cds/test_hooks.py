@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 import engine
 from engine.model import Model
+from service import contract
 from service.state import KEY
 from tests.cds.conftest import SERVICE
 from tests.cds.fhirdata import PATIENT_ID, bundle, hook_request, patient, response
@@ -49,6 +50,7 @@ def _call(client: FlaskClient, facts: dict[str, Any] | None, model: Model,
 def test_discovery_lists_one_service_per_table(client: FlaskClient, bundled: Model) -> None:
     answer = client.get("/cds-services")
     assert answer.status_code == 200
+    contract.CdsServices.model_validate(answer.json)
     [service] = answer.json["services"]
     assert service["id"] == "muscle_twitching" and service["hook"] == "patient-view"
     assert service["title"] == bundled.about.title and service["description"]
@@ -107,6 +109,7 @@ def test_a_card_for_each_disposition(open_app: Flask, bundled: Model,
                                                                      base_url=BASE))})
     answer = client.post(SERVICE, json=request)
     assert answer.status_code == 200, answer.json
+    contract.CdsResponse.model_validate(answer.json)
     [card] = answer.json["cards"]
     assert card["indicator"] == EXPECTED_INDICATOR[disposition]
     assert len(card["summary"]) < 140
@@ -143,6 +146,7 @@ def test_missing_required_answers_give_an_info_card(client: FlaskClient,
     del facts["weakness"], facts["pain"]
     answer = _call(client, facts, bundled)
     assert answer.status_code == 200
+    contract.CdsResponse.model_validate(answer.json)
     [card] = answer.json["cards"]
     assert card["indicator"] == "info"
     assert card["summary"] == "Triage not done: 2 required questions unanswered: weakness, pain"
