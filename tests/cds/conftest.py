@@ -17,7 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
-from tests.service.conftest import database_url, make_app, tables_dir  # noqa: F401 - fixtures
+from tests.service.conftest import (  # noqa: F401 - fixtures
+    database_url,
+    make_app,
+    serve,
+    tables_dir,
+)
 
 ISSUER = "https://ehr.example.org"
 PUBLIC_URL = "https://triage.example.org"
