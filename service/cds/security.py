@@ -107,18 +107,15 @@ class Verifier:
     def verify(self, audiences: list[str]) -> dict[str, Any]:
         """The verified claims of the request's token, or an ApiError 401."""
         token = _bearer()
-        try:
-            header = jwt.get_unverified_header(token)
+        try:  # read once, unverified, to choose the key; verified below with that key
+            parts = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as error:
             raise _refused(f"the token is not a JWT: {error}") from error
+        header, unverified = parts["header"], parts["payload"]
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise _refused(f"alg {alg!r} is not allowed; sign with one of "
                            + ", ".join(self.algorithms))
-        try:
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as error:
-            raise _refused(f"the token's claims cannot be read: {error}") from error
         issuer = unverified.get("iss")
         trusted = self.issuers.get(issuer) if isinstance(issuer, str) else None
         if trusted is None:
