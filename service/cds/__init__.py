@@ -60,6 +60,9 @@ def register(app: Flask, cds: CdsState) -> None:
         log.warning("CDS Hooks JWT verification is OFF (development setting CDS_VERIFY_JWT "
                     "false, TRIAGE_CDS_VERIFY_JWT=off): any caller can call the CDS services; "
                     "never run a deployment like this")
+    elif not app.config["PUBLIC_URL"]:
+        log.warning("PUBLIC_URL is not set: the audience CDS clients' JWTs must name is taken "
+                    "from each request's Host header; set TRIAGE_PUBLIC_URL in a deployment")
 
 
 def cds_state() -> CdsState:

@@ -29,6 +29,7 @@ from service.cds.store import Outcome, card_uuid, request_id_of
 from service.database import DatabaseUnavailable
 from service.errors import ApiError, field_errors
 from service.registry import LoadedTable, TableSlot
+from service.state import state
 
 bp = Blueprint("cds", __name__)
 TABLE_TOPIC = "urn:triage-rules:table"
@@ -58,14 +59,8 @@ def _validated(model: type[BaseModel]) -> Any:
 @bp.get("/cds-services")
 def discovery() -> Response:
     """One service per table being served."""
-    slots = state_slots()
+    slots = state().registry.snapshot.slots
     return jsonify(services=[_service(slots[k]) for k in sorted(slots)])
-
-
-def state_slots() -> dict[str, TableSlot]:
-    from service.state import state
-
-    return dict(state().registry.snapshot.slots)
 
 
 def _service(slot: TableSlot) -> dict[str, Any]:

@@ -210,3 +210,26 @@ def test_verification_is_on_unless_turned_off(make_app: Callable[..., Flask]) ->
     app = make_app()  # no issuers configured: nobody is trusted
     answer = app.test_client().post(SERVICE, json=_body(app), headers=bearer("x.y.z"))
     assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, True), ({"TRIAGE_CDS_VERIFY_JWT": "off"}, False), ({"TRIAGE_CDS_VERIFY_JWT": "on"}, True),
+])
+def test_only_an_explicit_setting_turns_verification_off(environ: dict[str, str],
+                                                        expected: bool) -> None:
+    from service.serve import cds_settings
+
+    assert cds_settings(environ)["CDS_VERIFY_JWT"] is expected
+
+
+def test_an_unclear_verification_setting_stops_the_start() -> None:
+    from service.serve import cds_settings
+
+    with pytest.raises(ValueError, match="must be on or off"):
+        cds_settings({"TRIAGE_CDS_VERIFY_JWT": "maybe"})
+
+
+def test_make_run_turns_verification_off_and_says_so() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    run = makefile[makefile.index("\nrun:"):].split("\n\n")[0]
+    assert "TRIAGE_CDS_VERIFY_JWT=off" in run and "verification is OFF" in run
