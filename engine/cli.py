@@ -321,9 +321,15 @@ def serve(
               "<base-url>/Questionnaire/<table id>, as GET /v1/tables/<id>/questionnaire gives.")
 def questionnaire(file: str, output: str, base_url: str) -> None:
     """Write the FHIR R4 Questionnaire FILE's Inputs sheet makes (docs/ehr.md)."""
+    from engine.fhir.questionnaire import check_r4
     from engine.fhir.questionnaire import questionnaire as build
 
-    text = json.dumps(build(_load(file).model, base_url), indent=2, ensure_ascii=False)
+    document = build(_load(file).model, base_url)
+    try:
+        check_r4(document)
+    except TriageError as error:
+        _fail(error)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
     if output == "-":
         click.echo(text)
         return

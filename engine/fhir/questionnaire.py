@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from engine.conditions import AnyOf, Between, Compare, Condition
+from engine.errors import TriageError
 from engine.labels import name_label, value_label
 from engine.model import InputDef, Kind, Model
 
@@ -67,6 +68,26 @@ def questionnaire(model: Model, base_url: str = DEFAULT_BASE) -> dict[str, Any]:
     if about.owner:
         document["publisher"] = about.owner
     return document
+
+
+class InvalidQuestionnaire(TriageError):
+    """The generated document is not valid FHIR R4: a bug of this module, never the
+    workbook's fault, so it is reported rather than sent."""
+
+
+def check_r4(document: dict[str, Any]) -> None:
+    """Check ``document`` against the fhir.resources R4 model (R4B's Questionnaire is R4's).
+    The import is here, not at the top: it takes a third of a second, and only the
+    command line and the questionnaire endpoint (once per table version) need it."""
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from pydantic import ValidationError
+
+    try:
+        Questionnaire.model_validate(document)
+    except ValidationError as error:
+        raise InvalidQuestionnaire(
+            f"the Questionnaire made for '{document.get('url')}' is not valid FHIR R4: "
+            f"{error.errors(include_url=False)[:3]}") from error
 
 
 def _computable_name(table_id: str) -> str:

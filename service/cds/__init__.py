@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
@@ -37,6 +37,8 @@ log = logging.getLogger("service.cds")
 class CdsState:
     store: CdsStore
     verifier: Verifier | None  # None: verification off (development only)
+    # (table id, version hash, base URL) -> the checked Questionnaire as JSON text
+    questionnaires: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def attach(database: Database, audit: AuditLog, config: Mapping[str, Any]) -> CdsState:

@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticError
 
 from engine.fhir.cards import decision_card, missing_card
 from engine.fhir.hooks import hook_of
+from engine.fhir.questionnaire import check_r4
 from engine.fhir.questionnaire import questionnaire as build_questionnaire
 from service import body, contract
 from service.api import decide, slot_of
@@ -28,6 +29,7 @@ from service.cds.security import audiences
 from service.cds.store import Outcome, card_uuid, request_id_of
 from service.database import DatabaseUnavailable
 from service.errors import ApiError, field_errors
+from service.jsontext import dumps
 from service.registry import LoadedTable, TableSlot
 from service.state import state
 
@@ -168,10 +170,18 @@ def _unavailable() -> ApiError:
 def questionnaire(table_id: str) -> Response:
     """The FHIR R4 Questionnaire of the table now serving."""
     require_api()
-    model = slot_of(table_id).current.model.model
-    response = jsonify(build_questionnaire(model, base_url()))
-    response.content_type = "application/fhir+json"
-    return response
+    loaded = slot_of(table_id).current
+    key = (loaded.table_id, loaded.version, base_url())
+    cache = cds_state().questionnaires
+    text = cache.get(key)
+    if text is None:  # built and checked against the R4 model once per version
+        document = build_questionnaire(loaded.model.model, key[2])
+        check_r4(document)
+        text = dumps(document)
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = text
+    return Response(text, content_type="application/fhir+json")
 
 
 @bp.get("/v1/admin/audit/overrides")

@@ -98,3 +98,13 @@ def test_the_command_refuses_a_missing_workbook(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["questionnaire", str(tmp_path / "none.xlsx")])
     assert result.exit_code == 2
     assert "file not found" in result.output and "Traceback" not in result.output
+
+
+def test_a_document_that_is_not_r4_is_refused_not_sent(bundled: Any) -> None:
+    from engine.fhir.questionnaire import InvalidQuestionnaire, check_r4
+
+    document = questionnaire(bundled.model)
+    check_r4(document)
+    document["item"][0]["type"] = 7  # a bug in the generator would look like this
+    with pytest.raises(InvalidQuestionnaire, match="Questionnaire/muscle_twitching"):
+        check_r4(document)
