@@ -111,9 +111,10 @@ class CdsStore:
         """Record a token's ``jti``; False if it was already used (a replay)."""
         module = postgresql if self.db.backend == "postgresql" else sqlite
         statement = module.insert(self.tokens).values(
-            issuer=issuer, jti=jti, expires_at=_naive(expires)).on_conflict_do_nothing()
+            issuer=issuer, jti=jti, expires_at=_naive(expires)
+        ).on_conflict_do_nothing().returning(self.tokens.c.jti)  # no row back: already there
         with Transaction(self.db) as connection:
-            if connection.execute(statement).rowcount == 0:
+            if connection.execute(statement).first() is None:
                 return False
         self._accepted += 1
         if self._accepted % 500 == 1:  # now and then, forget tokens that can no longer be used

@@ -121,3 +121,13 @@ def test_malformed_feedback_is_422(app: Flask, body: dict[str, Any], field: str)
     answer = app.test_client().post(SERVICE + "/feedback", json=body)
     assert answer.status_code == 422
     assert field in [e["field"] for e in answer.json["errors"]]
+
+
+def test_a_jti_is_accepted_once_per_issuer(app: Flask) -> None:
+    import datetime as dt
+
+    store = app.extensions["triage.cds"].store
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    assert store.first_use("https://ehr.example.org", "jti-1", later) is True
+    assert store.first_use("https://ehr.example.org", "jti-1", later) is False
+    assert store.first_use("https://other.example.org", "jti-1", later) is True
