@@ -45,7 +45,7 @@ def base_url() -> str:
 def _verify() -> None:
     verifier = cds_state().verifier
     if verifier is not None:
-        verifier.verify(audiences(request.path))
+        verifier.verify(audiences(base_url(), request.path))
 
 
 def _validated(model: type[BaseModel]) -> Any:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from flask import current_app, request
+from flask import request
 
 from service.errors import ApiError
 
@@ -194,7 +194,6 @@ def _refused(why: str) -> ApiError:
                     {"WWW-Authenticate": _CHALLENGE})
 
 
-def audiences(service_path: str) -> list[str]:
+def audiences(base_url: str, service_path: str) -> list[str]:
     """The ``aud`` values accepted: the endpoint called, then the discovery URL."""
-    base = (current_app.config["PUBLIC_URL"] or request.url_root).rstrip("/")
-    return [base + service_path, base + "/cds-services"]
+    return [base_url + service_path, base_url + "/cds-services"]
