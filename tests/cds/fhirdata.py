@@ -41,6 +41,14 @@ def response(model: Model, facts: dict[str, Any], authored: str = "2026-11-30T09
     }
 
 
+def routine(model: Model) -> str:
+    """How a card's summary starts for the example case (ROUTINE_GP), in the workbook's words
+    (its label, once the workbook gives one)."""
+    from engine.labels import value_label
+
+    return value_label(model, "disposition", "ROUTINE_GP") + ": "
+
+
 def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
     """A searchset Bundle, as a FHIR server answers a prefetch query."""
     return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),

@@ -13,7 +13,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 
 import engine
 from tests.cds.conftest import ISSUER, bearer
-from tests.cds.fhirdata import bundle, hook_request, patient, response
+from tests.cds.fhirdata import bundle, hook_request, patient, response, routine
 from tests.service.conftest import WORKBOOK, example_facts
 from tests.service.servers import Serve
 
@@ -44,7 +44,7 @@ def test_an_ehr_calls_the_served_table(tmp_path: Path, serve: list[Any], jwks_fi
     answer = server.call("POST", service, request, bearer(signed))
     assert answer.status == 200, answer.body
     [card] = answer.body["cards"]
-    assert card["summary"].startswith("ROUTINE GP") and card["indicator"] == "info"
+    assert card["summary"].startswith(routine(model)) and card["indicator"] == "info"
 
     replays = [server.call("POST", service, request, bearer(signed)) for _ in range(4)]
     assert {r.status for r in replays} == {401}  # on every worker: the jti is in the database

@@ -17,11 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import engine
+from engine.labels import name_label, value_label
 from engine.model import Model
 from service import contract
 from service.state import KEY
 from tests.cds.conftest import SERVICE
-from tests.cds.fhirdata import PATIENT_ID, bundle, hook_request, patient, response
+from tests.cds.fhirdata import PATIENT_ID, bundle, hook_request, patient, response, routine
 from tests.service.conftest import ADMIN_TOKEN, WORKBOOK, edit_workbook, example_facts
 
 BASE = "http://localhost"  # the test client's own URL: no PUBLIC_URL is set
@@ -113,7 +114,7 @@ def test_a_card_for_each_disposition(open_app: Flask, bundled: Model,
     [card] = answer.json["cards"]
     assert card["indicator"] == EXPECTED_INDICATOR[disposition]
     assert len(card["summary"]) < 140
-    assert card["summary"].startswith(disposition.replace("_", " ") + ": ")
+    assert card["summary"].startswith(value_label(bundled, "disposition", disposition) + ": ")
     detail = card["detail"]
     for fired in plain["fired"]:  # every fired rule, with its row and citation
         assert f"rule {fired['rule_id']} (row {fired['row']})" in detail
@@ -149,8 +150,11 @@ def test_missing_required_answers_give_an_info_card(client: FlaskClient,
     contract.CdsResponse.model_validate(answer.json)
     [card] = answer.json["cards"]
     assert card["indicator"] == "info"
-    assert card["summary"] == "Triage not done: 2 required questions unanswered: weakness, pain"
-    assert "- weakness (`weakness`)" in card["detail"] and "- pain (`pain`)" in card["detail"]
+    weakness, pain = name_label(bundled, "weakness"), name_label(bundled, "pain")
+    assert card["summary"] == ("Triage not done: 2 required questions unanswered: "
+                               f"{weakness}, {pain}")
+    assert f"- {weakness} (`weakness`)" in card["detail"]
+    assert f"- {pain} (`pain`)" in card["detail"]
 
 
 def test_an_empty_search_lists_every_required_question(client: FlaskClient,
@@ -179,7 +183,7 @@ def test_the_response_may_come_in_the_context(client: FlaskClient, bundled: Mode
                "questionnaireResponse": response(bundled, example_facts(), base_url=BASE)}
     answer = client.post(SERVICE, json=hook_request(None, fhir_server=None, context=context))
     assert answer.status_code == 200
-    assert answer.json["cards"][0]["summary"].startswith("ROUTINE GP")
+    assert answer.json["cards"][0]["summary"].startswith(routine(bundled))
 
 
 def test_several_responses_use_the_latest_and_say_so(client: FlaskClient,
@@ -190,7 +194,7 @@ def test_several_responses_use_the_latest_and_say_so(client: FlaskClient,
     answer = client.post(SERVICE, json=hook_request({"questionnaireResponse":
                                                      bundle(newer, older)}))
     [card] = answer.json["cards"]
-    assert card["summary"].startswith("ROUTINE GP")
+    assert card["summary"].startswith(routine(bundled))
     assert "2 questionnaire responses were found; the latest (authored " \
            "2026-11-30T09:15:00Z) was used." in card["detail"]
 
@@ -304,7 +308,7 @@ def test_without_prefetch_the_fhir_server_is_read_with_the_token(
         client: FlaskClient, bundled: Model, fhir_server: Any) -> None:
     answer = client.post(SERVICE, json=hook_request(None, fhir_server=fhir_server.url))
     assert answer.status_code == 200, answer.json
-    assert answer.json["cards"][0]["summary"].startswith("ROUTINE GP")
+    assert answer.json["cards"][0]["summary"].startswith(routine(bundled))
     paths = [p for p, _ in fhir_server.seen]
     assert paths[0].startswith(f"/QuestionnaireResponse?subject=Patient/{PATIENT_ID}&")
     assert paths[1] == f"/Patient/{PATIENT_ID}"  # the age, from the birth date

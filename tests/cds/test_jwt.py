@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from service.config import ConfigError, settings
 from tests.cds.conftest import ISSUER, PUBLIC_URL, SERVICE, bearer, jwks, public_pem, rsa_key
-from tests.cds.fhirdata import bundle, hook_request, patient, response
+from tests.cds.fhirdata import bundle, hook_request, patient, response, routine
 from tests.service.conftest import example_facts
 
 
@@ -42,7 +42,8 @@ def test_a_token_signed_by_a_trusted_ehr_is_accepted(secure_app: Flask,
                                                      token: Callable[..., str]) -> None:
     answer = _call(secure_app, token())
     assert answer.status_code == 200, answer.json
-    assert answer.json["cards"][0]["summary"].startswith("ROUTINE GP")
+    model = secure_app.extensions["triage"].registry.snapshot.slots["muscle_twitching"]
+    assert answer.json["cards"][0]["summary"].startswith(routine(model.current.model.model))
 
 
 def test_the_discovery_url_is_an_accepted_audience(secure_app: Flask,
