@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 # Serve decision_tables/ on http://127.0.0.1:8000 (audit trail in instance/audit.sqlite3).
 run: $(STAMP)
 	@echo "Serving decision_tables/ on http://127.0.0.1:8000 (Ctrl-C stops). API docs: http://127.0.0.1:8000/docs"
-	$(BIN)/triage serve --tables decision_tables
+	@echo "Development setting: CDS Hooks JWT verification is OFF (TRIAGE_CDS_VERIFY_JWT=off); a deployment sets TRIAGE_CDS_ISSUERS instead (docs/ehr.md)"
+	TRIAGE_CDS_VERIFY_JWT=off $(BIN)/triage serve --tables decision_tables
 
 evaluate: $(STAMP)
 	$(BIN)/triage evaluate decision_tables/muscle_twitching.xlsx --facts decision_tables/examples/muscle_twitching_case.json

@@ -22,6 +22,7 @@ from engine.conditions import (
 )
 from engine.errors import Location, Problem, WorkbookError
 from engine.facts import check_value
+from engine.fhir.hooks import about_problems
 from engine.hitpolicy import Aggregation, returns_list
 from engine.model import About, InputDef, Kind, Model, OutputDef, Table, Vignette
 from engine.properties import read_properties
@@ -54,6 +55,8 @@ ABOUT_FIELDS = {
     "clinical reviewer": "clinical_reviewer",
     "review date": "review_date",
     "description": "description",
+    "cds hook": "cds_hook",
+    "card indicators": "card_indicators",
 }
 READ_SHEETS = ("about", "inputs", "tests", "safety")
 # Sheets written for the people editing the workbook (drop-down sources, instructions) and
@@ -83,6 +86,7 @@ def build_model(
     ordered = order_tables(tables, problems, {i.name for i in inputs})
     vignettes = _read_tests(by_name.get("tests"), inputs, broken, ordered, problems)
     properties = read_properties(by_name.get("safety"), inputs, broken, ordered, problems)
+    problems += about_problems(about, ordered)
     if problems:
         raise WorkbookError(problems, source)
     return Model(about, inputs, tuple(ordered), vignettes, version, source, properties)

@@ -323,6 +323,33 @@ def serve(
         raise TriageCLIError(str(exc), 2) from exc
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default="standard output")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
+              help="The service's public URL; the questionnaire's canonical URL is "
+              "<base-url>/Questionnaire/<table id>, as GET /v1/tables/<id>/questionnaire gives.")
+def questionnaire(file: str, output: str, base_url: str) -> None:
+    """Write the FHIR R4 Questionnaire FILE's Inputs sheet makes (docs/ehr.md)."""
+    from engine.fhir.questionnaire import check_r4
+    from engine.fhir.questionnaire import questionnaire as build
+
+    document = build(_load(file).model, base_url)
+    try:
+        check_r4(document)
+    except TriageError as error:
+        _fail(error)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output == "-":
+        click.echo(text)
+        return
+    try:
+        Path(output).write_text(text + "\n", "utf-8")
+    except OSError as exc:
+        raise TriageCLIError(f"cannot write {output}: {exc.strerror or exc}", 2) from exc
+
+
 # --- impact of a change: diff, replay, coverage (bodies in engine/impact/commands.py) --------
 
 

@@ -158,6 +158,8 @@ class About:
     clinical_reviewer: str = ""
     review_date: str = ""
     description: str = ""
+    cds_hook: str = ""  # the CDS Hooks hook the table answers; empty: patient-view
+    card_indicators: str = ""  # "EMERGENCY: critical, ...": overrides of the card indicator
     # (field, where its value is written): where it came from, not what it says
     cells: tuple[tuple[str, Location], ...] = field(default=(), compare=False)
 

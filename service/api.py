@@ -25,7 +25,7 @@ bp = Blueprint("tables", __name__, url_prefix="/v1/tables")
 bp.before_request(require_api)
 
 
-def _slot(table_id: str) -> TableSlot:
+def slot_of(table_id: str) -> TableSlot:
     slot = state().registry.snapshot.slots.get(table_id)
     if slot is None:
         raise ApiError(404, "unknown_table", f"no table '{table_id[:100]}' is loaded")
@@ -35,7 +35,7 @@ def _slot(table_id: str) -> TableSlot:
 def _table(table_id: str, version: str | None) -> LoadedTable:
     """The version that answers: the one serving, or the pinned one, from the version store
     when this worker does not hold it."""
-    slot = _slot(table_id)
+    slot = slot_of(table_id)
     loaded = slot.find(version)
     if loaded is None and version is not None:
         try:
@@ -89,10 +89,10 @@ def _answer(loaded: LoadedTable, decision: Decision) -> list[tuple[str, str]]:
 
 
 def _row(loaded: LoadedTable, facts: Any, answer: list[tuple[str, str]],
-         index: int | None) -> AuditRow:
+         index: int | None, hook_instance: str | None = None) -> AuditRow:
     parts = dict(answer)
     return AuditRow(g.request_id, now(), loaded.table_id, loaded.version, dumps(facts),
-                    parts["outputs"], parts["fired"], index, g.correlation_id)
+                    parts["outputs"], parts["fired"], index, g.correlation_id, hook_instance)
 
 
 def _head(loaded: LoadedTable) -> list[tuple[str, str]]:
@@ -112,24 +112,33 @@ def _send(pairs: list[tuple[str, str]]) -> Response:
     return Response(_object(pairs), content_type="application/json")
 
 
+def decide(loaded: LoadedTable, facts: Any,
+           hook_instance: str | None = None) -> tuple[Decision, list[tuple[str, str]]]:
+    """Evaluate one case and store its audit row: the one path every single evaluation takes,
+    through ``/evaluate`` and through CDS Hooks (:mod:`service.cds`) alike. Returns the decision
+    and its JSON parts (outputs, fired, explanation) once the row is committed."""
+    decision = loaded.model.evaluate(facts)  # FactError 422, HitPolicyViolation 409
+    answer = _answer(loaded, decision)
+    _audit([_row(loaded, facts, answer, None, hook_instance)])
+    state().metrics.observe_decision(loaded.model.model, decision.outputs)
+    g.table_id = loaded.table_id
+    return decision, answer
+
+
 @bp.post("/<table_id>/evaluate")
 def evaluate(table_id: str) -> Response:
     """Evaluate one case: ``{"facts": {...}, "version": optional}``."""
-    _slot(table_id)  # an unknown table is 404 whatever the body holds
+    slot_of(table_id)  # an unknown table is 404 whatever the body holds
     facts, version = body.single(body.read_json())
     loaded = _table(table_id, version)
-    decision = loaded.model.evaluate(facts)  # FactError 422, HitPolicyViolation 409
-    answer = _answer(loaded, decision)
-    _audit([_row(loaded, facts, answer, None)])
-    state().metrics.observe_decision(loaded.model.model, decision.outputs)
-    g.table_id = loaded.table_id
+    _, answer = decide(loaded, facts)
     return _send(_head(loaded) + answer)
 
 
 @bp.post("/<table_id>/evaluate-batch")
 def evaluate_batch(table_id: str) -> Response:
     """Evaluate many cases; results in the same order, each with its own status."""
-    _slot(table_id)
+    slot_of(table_id)
     cases, version = body.batch(body.read_json())
     loaded = _table(table_id, version)
     results: list[str] = []
@@ -198,7 +207,7 @@ def list_tables() -> Response:
 @bp.get("/<table_id>")
 def describe_table(table_id: str) -> Response:
     """One table: its inputs as JSON Schema, its outputs and its About sheet."""
-    slot = _slot(table_id)
+    slot = slot_of(table_id)
     loaded = slot.current
     model = loaded.model.model
     try:

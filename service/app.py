@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 
-from service import admin, api, errors, logs, ops, pages
+from service import admin, api, cds, errors, logs, ops, pages
 from service.audit import AuditLog, default_url
 from service.config import settings
 from service.database import Database, DatabaseUnavailable
@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         float(config_["DATABASE_CHECK_INTERVAL"]))
     audit = AuditLog(database, config_["AUDIT_TABLE"])
     store = VersionStore(database, config_["STORE_PREFIX"])
+    cds_ = cds.attach(database, audit, config_)  # its tables are made with the others
     database.on_status = metrics.observe_database
     database.start()  # checks once now; never fails: a database that is down is retried
 
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)  # after ops: the HTML pages, and / for browsers
+    cds.register(app, cds_)
     return app
 
 

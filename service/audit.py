@@ -68,10 +68,11 @@ class AuditRow:
     fired: str
     case_index: int | None = None
     correlation_id: str | None = None
+    hook_instance: str | None = None  # the CDS Hooks call that asked (service/cds/)
 
 
 _COLUMNS = ("request_id", "case_index", "evaluated_at", "table_id", "version", "facts",
-            "outputs", "fired", "correlation_id")
+            "outputs", "fired", "correlation_id", "hook_instance")
 
 
 def default_url(instance_path: str | Path) -> str:
@@ -101,6 +102,7 @@ class AuditLog:
             sa.Column("outputs", _JSON, nullable=False),
             sa.Column("fired", _JSON, nullable=False),
             sa.Column("correlation_id", sa.String(200), nullable=True),
+            sa.Column("hook_instance", sa.String(200), nullable=True),
             sa.Index(f"ix_{table_name}_evaluated_at", "evaluated_at"),
             implicit_returning=False,
         )
@@ -132,15 +134,16 @@ class AuditLog:
         return str(self.engine.dialect.name)
 
     def _create(self, connection: sa.Connection) -> None:
-        """Create the table, or bring an older one up to date (the correlation_id column and
-        the unique index came later)."""
+        """Create the table, or bring an older one up to date (the correlation_id and
+        hook_instance columns and the unique index came later)."""
         self.table.create(connection, checkfirst=True)
         columns = {c["name"] for c in sa.inspect(connection).get_columns(self.table.name)}
-        if "correlation_id" not in columns:
-            quote = connection.dialect.identifier_preparer
-            connection.exec_driver_sql(
-                f"ALTER TABLE {quote.format_table(self.table)} "
-                "ADD COLUMN correlation_id VARCHAR(200)")
+        for added in ("correlation_id", "hook_instance"):
+            if added not in columns:
+                quote = connection.dialect.identifier_preparer
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {quote.format_table(self.table)} "
+                    f"ADD COLUMN {added} VARCHAR(200)")
         # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect an expression
         # index, and warns when it tries
         if self.db.backend == "postgresql":
@@ -159,7 +162,8 @@ class AuditLog:
         """The INSERT's parameters, in :data:`_COLUMNS` order (by name for drivers that take
         named parameters)."""
         values = (row.request_id, row.case_index, self._time(row.evaluated_at), row.table_id,
-                  row.version, row.facts, row.outputs, row.fired, row.correlation_id)
+                  row.version, row.facts, row.outputs, row.fired, row.correlation_id,
+                  row.hook_instance)
         return values if self._positional else dict(zip(_COLUMNS, values, strict=True))
 
     def record(self, rows: Sequence[AuditRow]) -> None:
@@ -294,6 +298,7 @@ class AuditLog:
                 "facts": row["facts"],
                 "outputs": row["outputs"],
                 "fired": row["fired"],
+                "hook_instance": row["hook_instance"],
             }
             for row in result
         ]

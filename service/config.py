@@ -55,6 +55,19 @@ DEFAULTS: dict[str, Any] = {
     # a safety net for memory durable-rules' C core does not give back (engine/evaluator.py)
     "RECYCLE_AFTER_LOADS": 0,
     "ON_RECYCLE": None,
+    # the service's URL as EHRs call it (https://triage.example.org): the questionnaires'
+    # canonical URLs, the audience CDS clients' JWTs must name, links on cards. None: the
+    # URL each request came in on
+    "PUBLIC_URL": None,
+    # CDS Hooks (docs/ehr.md): the clients' JWTs are verified unless this is False, a
+    # development setting (`make run`); trusted issuers map each issuer to its keys,
+    # {"iss": {"jwks_file": path} or {"jku": [allowed URLs]}}, or name a JSON file of that
+    "CDS_VERIFY_JWT": True,
+    "CDS_TRUSTED_ISSUERS": {},
+    "CDS_JWT_ALGORITHMS": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                           "ES256", "ES384", "ES512"),
+    # seconds a read from an EHR's FHIR server (or a jku) may take
+    "CDS_FHIR_TIMEOUT": 5.0,
 }
 
 _POSITIVE_INTS = ("MAX_CONTENT_LENGTH", "MAX_BATCH", "MAX_FACTS", "MAX_AUDIT_LIMIT")
@@ -95,5 +108,26 @@ def settings(given: Mapping[str, Any] | None) -> dict[str, Any]:
         token = values[key]
         if token is not None and (not isinstance(token, str) or len(token) < 8):
             raise ConfigError(f"{key} must be a string of at least 8 characters")
+    _check_cds(values)
     values["TABLES_DIR"] = str(Path(values["TABLES_DIR"]))
     return values
+
+
+def _check_cds(values: dict[str, Any]) -> None:
+    from service.cds.security import IssuerConfigError, check_algorithms, load_issuers
+
+    url = values["PUBLIC_URL"]
+    if url is not None and (not isinstance(url, str)
+                            or not url.startswith(("http://", "https://"))):
+        raise ConfigError(f"PUBLIC_URL must be an http(s) URL, not {url!r}")
+    if not isinstance(values["CDS_VERIFY_JWT"], bool):
+        raise ConfigError("CDS_VERIFY_JWT must be true or false")
+    timeout = values["CDS_FHIR_TIMEOUT"]
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) \
+            or not 0.1 <= timeout <= 60:
+        raise ConfigError(f"CDS_FHIR_TIMEOUT must be between 0.1 and 60 seconds, not {timeout!r}")
+    try:
+        check_algorithms(values["CDS_JWT_ALGORITHMS"])
+        load_issuers(values["CDS_TRUSTED_ISSUERS"])
+    except IssuerConfigError as error:
+        raise ConfigError(str(error)) from error

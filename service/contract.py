@@ -219,6 +219,8 @@ class AuditRecord(_Answer):
     facts: dict[str, Any]
     outputs: dict[str, Any]
     fired: list[Any]
+    hook_instance: str | None = Field(None, description="The CDS Hooks call's hookInstance, "
+                                      "when the decision was asked for through CDS Hooks")
 
 
 class AuditPage(_Answer):
@@ -242,6 +244,120 @@ class Retired(_Answer):
 
 class Alive(_Answer):
     status: str
+
+
+# --- CDS Hooks 2.0 (service/cds/) -------------------------------------------------------
+
+
+class _Open(BaseModel):
+    """CDS Hooks objects may carry members this service does not read (``extension``)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class FhirAuthorization(_Open):
+    access_token: str = Field(max_length=8192)
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+    subject: str
+
+
+class CdsRequest(_Open):
+    """A call of a service: the hook, the context, and the prefetched FHIR data."""
+
+    hook: str = Field(max_length=200)
+    hookInstance: str = Field(min_length=1, max_length=200)  # noqa: N815 - the spec's name
+    fhirServer: str | None = Field(None, max_length=2000)  # noqa: N815
+    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+
+class Coding(_Open):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(_Open):
+    reason: Coding | None = None
+    userComment: str | None = Field(None, max_length=4000)  # noqa: N815
+
+
+class AcceptedSuggestion(_Open):
+    id: str
+
+
+class CardFeedback(_Open):
+    card: str = Field(max_length=200)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
+    overrideReason: OverrideReason | None = None  # noqa: N815
+    outcomeTimestamp: str = Field(max_length=64)  # noqa: N815
+
+
+class FeedbackRequest(_Open):
+    feedback: list[CardFeedback] = Field(min_length=1, max_length=100)
+
+
+class CardSource(_Answer):
+    label: str
+    url: str | None = None
+    topic: Coding | None = None
+
+
+class CardLink(_Answer):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+
+
+class Card(_Answer):
+    uuid: str
+    summary: str = Field(max_length=139)
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: CardSource
+    links: list[CardLink] | None = None
+    overrideReasons: list[Coding] | None = None  # noqa: N815
+
+
+class CdsResponse(_Answer):
+    cards: list[Card]
+
+
+class CdsService(_Answer):
+    hook: str
+    id: str
+    title: str
+    description: str
+    prefetch: dict[str, str]
+
+
+class CdsServices(_Answer):
+    services: list[CdsService]
+
+
+class FeedbackStored(_Answer):
+    stored: int
+    request_id: str
+
+
+class RuleOverrides(_Answer):
+    table_id: str
+    version: str
+    table: str
+    rule_id: str
+    cards: int
+    accepted: int
+    overridden: int
+    override_rate: float
+
+
+class OverridePage(_Answer):
+    rules: list[RuleOverrides]
+    request_id: str
 
 
 # --- requests, with the app's limits -------------------------------------------------------

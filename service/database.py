@@ -315,6 +315,34 @@ def _interrupt(connection: Any, backend: str) -> None:
         log.warning("could not interrupt the statement: %s", error)
 
 
+class Transaction:
+    """``with`` a connection in one transaction; database errors become DatabaseUnavailable
+    (and tell the database's maintenance thread to look at once)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._context: Any = None
+
+    def __enter__(self) -> sa.Connection:
+        try:
+            self._context = self._db.engine.begin()
+            connection: sa.Connection = self._context.__enter__()
+        except (SQLAlchemyError, self._db.driver_error) as error:
+            self._db.failed(reason(error))
+            raise DatabaseUnavailable(reason(error)) from error
+        return connection
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            self._context.__exit__(kind, error, trace)
+        except (SQLAlchemyError, self._db.driver_error) as failure:
+            self._db.failed(reason(failure))
+            raise DatabaseUnavailable(reason(failure)) from failure
+        if isinstance(error, SQLAlchemyError | self._db.driver_error):
+            self._db.failed(reason(error))
+            raise DatabaseUnavailable(reason(error)) from error
+
+
 def missing_table(error: BaseException) -> bool:
     """The database says a table does not exist (SQLite, PostgreSQL's SQLSTATE 42P01)."""
     original = getattr(error, "orig", None) or error

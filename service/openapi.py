@@ -25,9 +25,11 @@ _ERRORS = {
     404: "No such table, version or route",
     405: "The method is not allowed on this path",
     409: "A UNIQUE or ANY table matched rules it must not (the rules are named)",
+    412: "CDS Hooks: the prefetch is missing and the request gives no fhirServer",
     413: "The body is larger than the configured limit",
     415: "The body is not sent as application/json, or declares a charset other than UTF-8",
     422: "The request or the facts are not valid; every bad field is listed",
+    502: "CDS Hooks: the EHR's FHIR server failed or did not answer in time",
     503: "The audit trail cannot store the decision (so it is not given), or the version "
          "store cannot be read",
 }
@@ -59,7 +61,9 @@ def _components(snapshot: Snapshot, max_batch: int, max_facts: int,
         contract.NotReady, contract.Ready, contract.Alive, contract.Evaluation,
         contract.BatchEvaluation, contract.TableList, contract.TableDescription,
         contract.AuditPage, contract.ReloadResult, contract.Retired,
-        requests.evaluate, requests.batch,
+        requests.evaluate, requests.batch, contract.CdsRequest, contract.CdsResponse,
+        contract.CdsServices, contract.FeedbackRequest, contract.FeedbackStored,
+        contract.OverridePage,
     )
     for table_id, slot in sorted(snapshot.slots.items()):
         facts, outputs = _ref(f"Facts_{table_id}"), _ref(f"Outputs_{table_id}")
@@ -137,6 +141,52 @@ def _table_paths(prefix: str, suffix: str, parameters: list[Any], api_security: 
     }
 
 
+def _cds_paths(table_id: list[Any], api_security: list[Any]) -> dict[str, Any]:
+    """CDS Hooks 2.0 (docs/ehr.md). The calls carry the EHR's signed JWT (``cdsJwt``)."""
+    jwt_security: list[Any] = [{"cdsJwt": []}]
+    call_codes = (400, 401, 404, 412, 413, 415, 422, 502, 503)
+    return {
+        "/cds-services": {"get": {
+            "operationId": "cdsDiscovery", "summary": "CDS Hooks discovery: one service per "
+            "table, with its hook and prefetch templates", "security": [],
+            "responses": _responses(_ref("CdsServices")),
+        }},
+        "/cds-services/{table_id}": {"post": {
+            "operationId": "cdsCall",
+            "summary": "Call a table's CDS service: facts from the prefetched "
+            "QuestionnaireResponse, evaluated as /evaluate does, answered with a card",
+            "parameters": table_id, "security": jwt_security,
+            "requestBody": {"required": True, "content": {JSON: {
+                "schema": _ref("CdsRequest")}}},
+            "responses": _responses(_ref("CdsResponse"), *call_codes, ok_text="The cards"),
+        }},
+        "/cds-services/{table_id}/feedback": {"post": {
+            "operationId": "cdsFeedback",
+            "summary": "What the clinician did with each card (accepted or overridden)",
+            "parameters": table_id, "security": jwt_security,
+            "requestBody": {"required": True, "content": {JSON: {
+                "schema": _ref("FeedbackRequest")}}},
+            "responses": _responses(_ref("FeedbackStored"), 400, 401, 404, 413, 415, 422,
+                                    503),
+        }},
+        "/v1/tables/{table_id}/questionnaire": {"get": {
+            "operationId": "questionnaire",
+            "summary": "The FHIR R4 Questionnaire made from the table's Inputs sheet",
+            "parameters": table_id, "security": api_security,
+            "responses": {**_responses({}, 401, 404), "200": {
+                "description": "A FHIR R4 Questionnaire", "content": {
+                    "application/fhir+json": {"schema": {"type": "object"}}}}},
+        }},
+        "/v1/admin/audit/overrides": {"get": {
+            "operationId": "auditOverrides",
+            "summary": "Override rate per rule, from CDS Hooks feedback (admin)",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "table_id", "in": "query", "schema": {"type": "string"}}],
+            "responses": _responses(_ref("OverridePage"), 401, 403, 503),
+        }},
+    }
+
+
 def document(
     snapshot: Snapshot, max_batch: int, api_token: bool, max_audit: int = 1000,
     max_facts: int = 200,
@@ -199,6 +249,7 @@ def document(
     }
     paths.update(_table_paths("/v1/tables/{table_id}", "", table_id, api_security,
                               "any loaded table"))
+    paths.update(_cds_paths(table_id, api_security))
     for key, slot in sorted(snapshot.slots.items()):
         paths.update(_table_paths(f"/v1/tables/{key}", f"_{key}", [], api_security,
                                   slot.current.model.about.title or key))
@@ -215,7 +266,11 @@ def document(
         "paths": paths,
         "components": {
             "schemas": _components(snapshot, max_batch, max_facts, max_audit),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cdsJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "The CDS client's signed JWT (CDS Hooks 2.0)"},
+            },
         },
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.conditions import AnyValue, Between, Compare, Condition, Equals, Item, NoneOf
+from engine.fhir.hooks import hook_of
 from engine.model import InputDef, Kind, Model, OutputDef, Table
 
 _TYPES = {
@@ -143,6 +144,7 @@ def about(model: Model) -> dict[str, str]:
         "clinical_reviewer": a.clinical_reviewer,
         "review_date": a.review_date,
         "description": a.description,
+        "cds_hook": hook_of(a),
     }
 
 

@@ -139,15 +139,17 @@ def run(
         "RECYCLE_AFTER_LOADS": int(os.environ.get("TRIAGE_RECYCLE_AFTER_LOADS", "1000")),
         "ON_RECYCLE": _recycle,
         "RELEASE_ONLY": release_only,
+        **cds_settings(os.environ),
     }
     from service.audit import AuditLog
+    from service.cds.store import CdsStore
     from service.config import settings
     from service.database import Database
     from service.versions import VersionStore
 
     checked = settings(config)  # a bad setting stops here, not in every worker
     database = Database(url, float(checked["AUDIT_WRITE_TIMEOUT"]))
-    AuditLog(database, checked["AUDIT_TABLE"])
+    CdsStore(database, AuditLog(database, checked["AUDIT_TABLE"]), checked["STORE_PREFIX"])
     VersionStore(database, checked["STORE_PREFIX"])
     if not database.check():  # the workers keep trying; the service starts regardless
         logging.getLogger("service.serve").warning(
@@ -170,6 +172,22 @@ def run(
 
     gunicorn.util.write_error = _json_error  # gunicorn's own error pages, as JSON
     GunicornServer(factory, gunicorn_options(host, port, workers, threads, log_level)).run()
+
+
+def cds_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The CDS Hooks settings from the environment (docs/ehr.md): TRIAGE_PUBLIC_URL,
+    TRIAGE_CDS_ISSUERS (a JSON file of trusted issuers), TRIAGE_CDS_VERIFY_JWT=off (development
+    only: `make run`)."""
+    found: dict[str, Any] = {}
+    if environ.get("TRIAGE_PUBLIC_URL"):
+        found["PUBLIC_URL"] = environ["TRIAGE_PUBLIC_URL"]
+    if environ.get("TRIAGE_CDS_ISSUERS"):
+        found["CDS_TRUSTED_ISSUERS"] = environ["TRIAGE_CDS_ISSUERS"]
+    verify = environ.get("TRIAGE_CDS_VERIFY_JWT", "on").strip().lower()
+    if verify not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(f"TRIAGE_CDS_VERIFY_JWT must be on or off, not {verify!r}")
+    found["CDS_VERIFY_JWT"] = verify in ("on", "1", "true", "yes")
+    return found
 
 
 def _recycle() -> None:

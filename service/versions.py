@@ -26,9 +26,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import Database, DatabaseUnavailable, reason
+from service.database import Database, Transaction
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -162,36 +161,8 @@ class VersionStore:
             sa.select(self.heads).where(self.heads.c.table_id == table_id)).mappings().first()
         return _head(row) if row is not None else None
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
-
-
-class _Transaction:
-    """``with`` a connection in one transaction; database errors become DatabaseUnavailable
-    (and tell the database's maintenance thread to look at once)."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._context: Any = None
-
-    def __enter__(self) -> sa.Connection:
-        try:
-            self._context = self._db.engine.begin()
-            connection: sa.Connection = self._context.__enter__()
-        except (SQLAlchemyError, self._db.driver_error) as error:
-            self._db.failed(reason(error))
-            raise DatabaseUnavailable(reason(error)) from error
-        return connection
-
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        try:
-            self._context.__exit__(kind, error, trace)
-        except (SQLAlchemyError, self._db.driver_error) as failure:
-            self._db.failed(reason(failure))
-            raise DatabaseUnavailable(reason(failure)) from failure
-        if isinstance(error, SQLAlchemyError | self._db.driver_error):
-            self._db.failed(reason(error))
-            raise DatabaseUnavailable(reason(error)) from error
+    def _transaction(self) -> Transaction:
+        return Transaction(self.db)
 
 
 def _head(row: Any) -> Head:
