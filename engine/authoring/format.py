@@ -1,11 +1,49 @@
 """`triage format`: rebuilds a workbook's editing helpers (drop-downs, notes, frozen panes,
 widths, urgency colours, the ``Lists`` and ``How to edit`` sheets) from its content, without
-changing any cell's content."""
+changing any cell's content.
+
+The steps, and why:
+
+1. **load** the workbook as the engine does (:func:`engine.workbook.read_workbook`, then
+   :func:`engine.builder.build_model`): helpers are derived from the model, so a workbook
+   that does not load cannot be formatted, and gets the same located problems as
+   ``triage validate``; the file is not touched;
+2. **plan** every helper (:mod:`engine.authoring.format_plan`) and **apply** it to the file
+   opened with openpyxl (:mod:`engine.authoring.format_apply`);
+3. **compare** the fingerprint of what formatting owns before and after: equal means the
+   file is already formatted, and it is not written at all (so formatting twice leaves the
+   file byte for byte as the first run wrote it);
+4. **write** to a temporary file beside the target, with fixed zip timestamps and the
+   file's own "modified" date, so the same content always gives the same bytes; read it
+   back and check that its content version (the hash of every cell the engine reads) is
+   the original's; only then rename it over the target.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+import stat
+import tempfile
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.authoring.format_apply import apply, fingerprint
+from engine.authoring.format_guide import guide
+from engine.authoring.format_plan import plan
+from engine.builder import build_model
+from engine.errors import Location, Problem, TriageError, WorkbookError
+from engine.loader import content_version
+from engine.workbook import Sheet, cell_name, read_workbook
+
+SUFFIXES = (".xlsx",)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class FormatRefused(TriageError):
+    """The file is not one `triage format` can write (an ``.ods`` file, for example)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +65,107 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
 
     With ``check=True`` nothing is written; ``FormatResult.changed`` says whether formatting
     would change the file. A workbook that does not load raises the same located
-    :class:`engine.errors.TriageError` as ``triage validate``.
+    :class:`engine.errors.WorkbookError` as ``triage validate``; a file of another kind
+    raises :class:`FormatRefused`.
     """
-    raise NotImplementedError("triage format is being written")
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise FormatRefused(
+            f"{path}: triage format writes .xlsx workbooks only — open the file in "
+            "LibreOffice or Excel and save it as .xlsx (Excel Workbook), then format that"
+        )
+    notes = _open_elsewhere(path)
+    sheets = read_workbook(path)
+    version = content_version(sheets)
+    model = build_model(sheets, version, str(path))
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():  # openpyxl warns about extensions it drops; we rebuild
+        warnings.simplefilter("ignore")
+        book = load_workbook(path, rich_text=True)
+    the_plan = plan(sheets, model)
+    before = fingerprint(book, the_plan)
+    fixed = apply(book, the_plan, guide(model))
+    changed = bool(fixed) or fingerprint(book, the_plan) != before
+    if changed and not check:
+        _replace(path, _saved(book), sheets, version)
+    return FormatResult(path, changed, notes)
+
+
+def _open_elsewhere(path: Path) -> tuple[str, ...]:
+    """Excel keeps ``~$name.xlsx`` and LibreOffice ``.~lock.name.xlsx#`` beside a workbook
+    it has open; saving there later would put back the unformatted copy it holds."""
+    locks = (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#"))
+    return tuple(
+        f"{path}: the workbook seems to be open in Excel or LibreOffice ({lock.name} is "
+        "beside it) — close it there without saving, or format it again after saving"
+        for lock in locks
+        if lock.exists()
+    )
+
+
+def _saved(book: object) -> bytes:
+    """The workbook's bytes, the same for the same workbook on every run: openpyxl stamps
+    each zip member and the "modified" property with the time of saving."""
+    from openpyxl.xml.functions import tostring
+
+    properties = book.properties  # type: ignore[attr-defined]
+    modified = properties.modified
+    raw = io.BytesIO()
+    book.save(raw)  # type: ignore[attr-defined]
+    properties.modified = modified
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = tostring(properties.to_tree())
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(member, data)
+    return out.getvalue()
+
+
+def _replace(path: Path, data: bytes, sheets: tuple[Sheet, ...], version: str) -> None:
+    """Write ``data`` beside ``path``, check it holds the same cells, rename it over."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        written = read_workbook(temporary)
+        if content_version(written) != version:
+            raise WorkbookError(_changed_cells(sheets, written), str(path))
+        os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _changed_cells(before: tuple[Sheet, ...], after: tuple[Sheet, ...]) -> list[Problem]:
+    """Cells openpyxl could not write back as they were (a formula loses the result another
+    program saved with it); the file is left as it was."""
+    problems = []
+    written = {s.name: s for s in after}
+    for sheet in before:
+        other = written.get(sheet.name, Sheet(sheet.name, ()))
+        for row in range(max(len(sheet.rows), len(other.rows))):
+            for col in range(max(sheet.width, other.width)):
+                if sheet.value(row, col) != other.value(row, col):
+                    problems.append(
+                        Problem(
+                            Location(sheet.name, cell_name(row, col)),
+                            "formatting would change what this cell holds (the result "
+                            "saved with its formula cannot be kept), so the file was not "
+                            "formatted",
+                            "replace the formula by its value (copy the cell, paste as "
+                            "values only), then format again",
+                            "TV122",
+                        )
+                    )
+    return problems or [
+        Problem(None, "formatting would change the workbook's content, so it was not written",
+                "please report this, with the file", "TV199")
+    ]
