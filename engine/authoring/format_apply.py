@@ -35,7 +35,6 @@ from engine.builder import HELPER_SHEETS
 AUTHOR = "triage format"
 LISTS, GUIDE = "Lists", "How to edit"
 _BOOLEAN_FORMULAS = {"=TRUE()": True, "=FALSE()": False}
-_LIST_TITLE = "Drop-down sources, written by triage format (not read by the engine): "
 
 
 def apply(book: Workbook, plan: Plan, guide: Sequence[GuideLine]) -> int:
@@ -123,7 +122,7 @@ def _lists_sheet(ws: Worksheet, plan: Plan) -> dict[tuple[ListValue, ...], str]:
     """One column per distinct list; returns the range each list's values fill."""
     ranges: dict[tuple[ListValue, ...], str] = {}
     for col, value_list in enumerate(plan.lists(), start=1):
-        _write(ws, 1, col, _LIST_TITLE + value_list.title)
+        _write(ws, 1, col, value_list.title)
         for row, value in enumerate(value_list.values, start=2):
             _write(ws, row, col, value)
         letter = get_column_letter(col)
