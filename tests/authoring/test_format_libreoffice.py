@@ -1,0 +1,36 @@
+"""A workbook written by `triage format` opens in LibreOffice: ``soffice --headless
+--convert-to pdf`` converts it without an error, as a person or a CI job would run it.
+Skips, saying how to install LibreOffice, where it is absent."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.authoring import format_workbook
+from tests.conftest import make_minimal_sheets
+from tests.libreoffice.office import convert_to, soffice
+
+BUNDLED = Path(__file__).resolve().parents[2] / "decision_tables" / "muscle_twitching.xlsx"
+
+
+def test_formatted_workbooks_convert_to_pdf(
+    tmp_path: Path, tmp_workbook: Callable[..., Path]
+) -> None:
+    if soffice() is None:
+        pytest.skip(
+            "LibreOffice is not installed (no soffice on PATH); run `make test` as root, "
+            "or: sudo apt-get install libreoffice-calc-nogui"
+        )
+    bundled = Path(shutil.copy(BUNDLED, tmp_path / "bundled.xlsx"))
+    minimal = tmp_workbook(make_minimal_sheets(), "minimal.xlsx")
+    for path in (bundled, minimal):
+        assert format_workbook(path).changed
+    made = convert_to([bundled, minimal], "pdf", tmp_path / "pdf", tmp_path / "profile")
+    for pdf in made:
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:]
+        assert len(data) > 5_000  # pages with the cells, not an empty document
