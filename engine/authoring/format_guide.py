@@ -46,8 +46,8 @@ def guide(model: Model) -> tuple[GuideLine, ...]:
             "what to write instead, for example \"Disposition!C12: 'everywhere' is not one "
             "of the allowed values — write one of ...\". It also runs every vignette on the "
             "Tests sheet, proves every property on the Safety sheet for every possible "
-            "patient, and says which rules no vignette covers. It ends with PASSED (exit "
-            "code 0: no errors, warnings allowed) or FAILED (exit code 1: errors or a "
+            "patient, and says which rules no vignette covers. It ends with OK (exit code "
+            "0: no errors; warnings are allowed) or FAILED (exit code 1: errors, or a "
             "vignette that gave another answer). Exit code 2 means the file could not be "
             "read at all. Fix what it says and run both commands again."
         ),
