@@ -138,7 +138,7 @@ def bench(name: str, source: Path, workdir: Path, runs: int) -> dict[str, Any]:
         path = fresh()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            load_workbook(path).save(path)
+            load_workbook(path, rich_text=True).save(path)
 
     formatted = fresh()
     format_workbook(formatted)  # also warms the imports up

@@ -82,7 +82,7 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
 
     with warnings.catch_warnings():  # openpyxl warns about extensions it drops; we rebuild
         warnings.simplefilter("ignore")
-        book = load_workbook(path)
+        book = load_workbook(path, rich_text=True)  # a word in bold stays bold
     the_plan = plan(sheets, model)
     before = fingerprint(book, the_plan)
     fixed = apply(book, the_plan, guide(model))

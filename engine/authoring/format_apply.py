@@ -61,7 +61,10 @@ def apply(book: Workbook, plan: Plan, guide: Sequence[GuideLine]) -> int:
         _split_columns(ws)
         for letter, width in layout.widths:
             ws.column_dimensions[letter].width = width
-    if active in book.sheetnames:
+    visible = [ws.title for ws in book.worksheets if ws.sheet_state == "visible"]
+    if active not in visible:  # a hidden sheet must never be the one a program opens on
+        active = visible[0] if visible else None
+    if active is not None:
         book.active = book.sheetnames.index(active)
     return fixed
 
