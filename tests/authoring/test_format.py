@@ -72,9 +72,32 @@ def choices(book: Workbook, sheet: str, cell: str) -> list[Any] | None:
     return None
 
 
+def strip_helpers(path: Path) -> Path:
+    """The workbook as it would be had it never been formatted: no drop-downs, colours,
+    frozen panes, notes, Lists or How to edit sheet (the bundled workbook is formatted)."""
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+    from openpyxl.worksheet.datavalidation import DataValidationList
+
+    book = open_book(path)
+    for ws in list(book.worksheets):
+        if ws.title in ("Lists", "How to edit"):
+            book.remove(ws)
+            continue
+        ws.data_validations = DataValidationList()
+        ws.conditional_formatting = ConditionalFormattingList()
+        ws.freeze_panes = None
+        for row in ws.iter_rows(max_row=8):
+            for cell in row:
+                if cell.comment is not None:
+                    cell.comment = None
+    book.active = 0
+    book.save(path)
+    return path
+
+
 @pytest.fixture
 def bundled(tmp_path: Path) -> Path:
-    return Path(shutil.copy(BUNDLED, tmp_path / "muscle_twitching.xlsx"))
+    return strip_helpers(Path(shutil.copy(BUNDLED, tmp_path / "muscle_twitching.xlsx")))
 
 
 @pytest.fixture
