@@ -75,6 +75,7 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
             "LibreOffice or Excel and save it as .xlsx (Excel Workbook), then format that"
         )
     notes = _open_elsewhere(path)
+    stamp = _stamp(path)
     sheets = read_workbook(path)
     version = content_version(sheets)
     model = build_model(sheets, version, str(path))
@@ -88,7 +89,7 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
     fixed = apply(book, the_plan, guide(model))
     changed = bool(fixed) or fingerprint(book, the_plan) != before
     if changed and not check:
-        _replace(path, _saved(book), sheets, version)
+        _replace(path, _saved(book), sheets, version, stamp)
     return FormatResult(path, changed, notes)
 
 
@@ -126,8 +127,20 @@ def _saved(book: object) -> bytes:
     return out.getvalue()
 
 
-def _replace(path: Path, data: bytes, sheets: tuple[Sheet, ...], version: str) -> None:
-    """Write ``data`` beside ``path``, check it holds the same cells, rename it over."""
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (0, 0)  # read_workbook says "file not found"
+    return status.st_mtime_ns, status.st_size
+
+
+def _replace(
+    path: Path, data: bytes, sheets: tuple[Sheet, ...], version: str, stamp: tuple[int, int]
+) -> None:
+    """Write ``data`` beside ``path`` (beside the file a link points to), check it holds the
+    same cells, and rename it over, unless the workbook was saved again meanwhile."""
+    path = path.resolve()
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
     temporary = Path(name)
     try:
@@ -139,6 +152,11 @@ def _replace(path: Path, data: bytes, sheets: tuple[Sheet, ...], version: str) -
         if content_version(written) != version:
             raise WorkbookError(_changed_cells(sheets, written), str(path))
         os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        if _stamp(path) != stamp:
+            raise FormatRefused(
+                f"{path}: the workbook was saved again while it was being formatted, so it "
+                "was left as saved — run triage format again"
+            )
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.differential import DifferentialStyle
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation, DataValidationList
 from openpyxl.worksheet.dimensions import ColumnDimension
@@ -124,12 +124,13 @@ def _write(ws: Worksheet, row: int, col: int, value: ListValue) -> Any:
 def _lists_sheet(ws: Worksheet, plan: Plan) -> dict[tuple[ListValue, ...], str]:
     """One column per distinct list; returns the range each list's values fill."""
     ranges: dict[tuple[ListValue, ...], str] = {}
+    sheet = quote_sheetname(ws.title)  # "Lists1" when a table sheet is called Lists
     for col, value_list in enumerate(plan.lists(), start=1):
         _write(ws, 1, col, value_list.title)
         for row, value in enumerate(value_list.values, start=2):
             _write(ws, row, col, value)
         letter = get_column_letter(col)
-        ranges[value_list.values] = f"{LISTS}!${letter}$2:${letter}${len(value_list.values) + 1}"
+        ranges[value_list.values] = f"{sheet}!${letter}$2:${letter}${len(value_list.values) + 1}"
         ws.column_dimensions[letter].width = 30.0
     ws.sheet_state = "hidden"
     return ranges

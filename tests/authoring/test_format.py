@@ -381,3 +381,44 @@ def test_adding_a_red_flag_as_the_guide_says(bundled: Path) -> None:
     tests_letter = book["Tests"].cell(1, header.index("red_flags") + 1).column_letter
     assert code in (choices(book, "Tests", f"{tests_letter}{book['Tests'].max_row}") or [])
     assert not format_workbook(bundled, check=True).changed
+
+
+def test_a_workbook_saved_while_it_is_formatted_is_left_as_saved(
+    minimal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.authoring.format as formatting
+
+    saved = formatting._saved
+
+    def save_meanwhile(book: Any) -> bytes:
+        data = saved(book)
+        edited = open_book(minimal)
+        edited["About"]["B3"] = "Saved in Excel meanwhile"
+        edited.save(minimal)
+        return data
+
+    monkeypatch.setattr(formatting, "_saved", save_meanwhile)
+    with pytest.raises(FormatRefused, match="saved again"):
+        format_workbook(minimal)
+    assert open_book(minimal)["About"]["B3"].value == "Saved in Excel meanwhile"
+    code, _, err = invoke("format", str(minimal))
+    assert code == 2 and "run triage format again" in err
+
+
+def test_a_link_stays_a_link(minimal: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(minimal)
+    assert format_workbook(link).changed
+    assert link.is_symlink() and not format_workbook(minimal, check=True).changed
+
+
+def test_a_table_sheet_called_lists(minimal: Path) -> None:
+    book = open_book(minimal)
+    book["Disposition"].title = "Lists"
+    book.save(minimal)
+    version = content_version(read_workbook(minimal))
+    format_workbook(minimal)
+    book = open_book(minimal)
+    assert content_version(read_workbook(minimal)) == version
+    helper = next(ws.title for ws in book.worksheets if ws.sheet_state == "hidden")
+    assert helper != "Lists" and choices(book, "Lists", "C9") == ["EMERGENCY", "GP", "SELF_CARE"]
