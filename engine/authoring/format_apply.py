@@ -22,7 +22,12 @@ from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.differential import DifferentialStyle
-from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname
+from openpyxl.utils import (
+    column_index_from_string,
+    get_column_letter,
+    quote_sheetname,
+    range_boundaries,
+)
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation, DataValidationList
 from openpyxl.worksheet.dimensions import ColumnDimension
@@ -156,7 +161,7 @@ def _dropdowns(book: Workbook, dropdowns: Sequence[DropDown], ranges: dict[Any, 
         grouped.setdefault((d.sheet, d.values, d.strict), []).append(d.cells)
     for (sheet, values, strict), cells in grouped.items():
         validation = DataValidation(
-            type="list", formula1=ranges[values], allow_blank=True, sqref=" ".join(cells)
+            type="list", formula1=ranges[values], allow_blank=True, sqref=_joined(cells)
         )
         if strict:
             validation.showErrorMessage = True
@@ -170,6 +175,27 @@ def _dropdowns(book: Workbook, dropdowns: Sequence[DropDown], ranges: dict[Any, 
         else:
             validation.showErrorMessage = False
         book[sheet].add_data_validation(validation)
+
+
+def _joined(cells: Sequence[str]) -> str:
+    """Blocks side by side over the same rows as one block: ``B2 C2 D2`` -> ``B2:D2``."""
+    blocks: list[list[int]] = []
+    for cell in cells:
+        low_col, low_row, high_col, high_row = range_boundaries(cell)
+        blocks.append([low_row, high_row, low_col, high_col])
+    blocks.sort()
+    merged: list[list[int]] = []
+    for block in blocks:
+        last = merged[-1] if merged else None
+        if last is not None and last[:2] == block[:2] and last[3] + 1 == block[2]:
+            last[3] = block[3]
+        else:
+            merged.append(block)
+    return " ".join(
+        f"{get_column_letter(lc)}{lr}" if (lr, lc) == (hr, hc)
+        else f"{get_column_letter(lc)}{lr}:{get_column_letter(hc)}{hr}"
+        for lr, hr, lc, hc in merged
+    )
 
 
 def _colourings(book: Workbook, plan: Plan) -> None:
