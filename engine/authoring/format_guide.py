@@ -23,7 +23,7 @@ class GuideLine:
 
 def guide(model: Model) -> tuple[GuideLine, ...]:
     """The sheet's lines, top to bottom."""
-    flag_table, flag_output, reader = _example_output(model)
+    flag_table, flag_output, readers = _example_output(model)
     title = model.about.title or model.about.table_id
     sheets = ", ".join(f"'{t.sheet}'" for t in model.tables)
     lines = [
@@ -75,13 +75,7 @@ def guide(model: Model) -> tuple[GuideLine, ...]:
             f"2. Add the rule row that gives the code on '{flag_table.sheet}' (see Add a "
             "rule), with its citation."
         ),
-        GuideLine(
-            f"3. The table {reader.name} (sheet '{reader.sheet}') reads {flag_output.name}: "
-            f"add a row there whose {flag_output.name} cell holds the new code in double "
-            f"quotes, saying what it leads to."
-            if reader is not None
-            else "3. No other table reads this output, so nothing else needs a new row."
-        ),
+        GuideLine(_readers_step(flag_output, readers)),
         GuideLine(
             f"4. On Tests, add a vignette whose expected {flag_output.name} holds the new "
             "code (see Add a vignette)."
@@ -132,20 +126,33 @@ def guide(model: Model) -> tuple[GuideLine, ...]:
     return tuple(lines)
 
 
-def _example_output(model: Model) -> tuple[Table, OutputDef, Table | None]:
+def _example_output(model: Model) -> tuple[Table, OutputDef, list[Table]]:
     """The output the example adds a value to: one that another table reads (a red flag),
-    preferring a table of codes (COLLECT) to a priority list."""
+    preferring a table of codes (COLLECT) to a priority list; and the tables reading it."""
+
+    def readers(output: OutputDef) -> list[Table]:
+        return [t for t in model.tables if any(c.name == output.name for c in t.inputs)]
+
     candidates = [(t, o) for t in model.tables for o in t.outputs]
-    def reader_of(output: OutputDef) -> Table | None:
-        return next((t for t in model.tables if any(c.name == output.name for c in t.inputs)),
-                    None)
-    ranked = sorted(
+    table, output = min(
         candidates,
-        key=lambda pair: (reader_of(pair[1]) is None, not pair[0].returns_list,
+        key=lambda pair: (not readers(pair[1]), not pair[0].returns_list,
                           not pair[1].allowed_values),
     )
-    table, output = ranked[0]
-    return table, output, reader_of(output)
+    return table, output, readers(output)
+
+
+def _readers_step(output: OutputDef, readers: list[Table]) -> str:
+    if not readers:
+        return "3. No other table reads this output, so nothing else needs a new row."
+    named = " and ".join(f"{t.name} (sheet '{t.sheet}')" for t in readers)
+    subject = "The table" if len(readers) == 1 else "The tables"
+    verb = "reads" if len(readers) == 1 else "read"
+    return (
+        f"3. {subject} {named} {verb} {output.name}. Where the new code must change the answer (for "
+        f"a red flag: how urgently the patient is seen), add a row whose {output.name} cell "
+        "holds the new code in double quotes, and its result."
+    )
 
 
 def _order_words(table: Table) -> str:
