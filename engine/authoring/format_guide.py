@@ -150,8 +150,8 @@ def _readers_step(output: OutputDef, readers: list[Table]) -> str:
     verb = "reads" if len(readers) == 1 else "read"
     return (
         f"3. {subject} {named} {verb} {output.name}. Where the new code must change the "
-        f"answer (for a red flag: how urgently the patient is seen), add a row whose {output.name} cell "
-        "holds the new code in double quotes, and its result."
+        "answer (for a red flag: how urgently the patient is seen), add a row whose "
+        f"{output.name} cell holds the new code in double quotes, and its result."
     )
 
 
