@@ -329,11 +329,11 @@ def _output_note(model: Model, output: OutputDef, own: bool) -> str:
             HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER) else ""
         pairs = zip(output.allowed_values, output.labels or output.allowed_values, strict=False)
         listed = "; ".join(
-            text_of(v) if text_of(v) == str(label) else f"{text_of(v)} = {label}"
+            text_of(v) if text_of(v) == text_of(label) else f"{text_of(v)} = {label}"
             for v, label in pairs
         )
         lines.append(f"values{order}: {listed}")
-        if own:
+        if own and output.kind is Kind.ENUM:
             lines.append("A new value goes in row 7 (Output values) first.")
     return "\n".join(lines)
 
