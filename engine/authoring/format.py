@@ -34,6 +34,7 @@ from engine.authoring.format_apply import apply, fingerprint
 from engine.authoring.format_guide import guide
 from engine.authoring.format_plan import plan
 from engine.builder import build_model
+from engine.dmn.xml import is_dmn_path
 from engine.errors import Location, Problem, TriageError, WorkbookError
 from engine.loader import content_version
 from engine.workbook import Sheet, cell_name, read_workbook
@@ -70,10 +71,13 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
     """
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise FormatRefused(
-            f"{path}: triage format writes .xlsx workbooks only — open the file in "
-            "LibreOffice or Excel and save it as .xlsx (Excel Workbook), then format that"
+        fix = (
+            f"convert it to a workbook first: triage convert {path} {path.stem}.xlsx"
+            if is_dmn_path(path)
+            else "open the file in LibreOffice or Excel and save it as .xlsx (Excel "
+            "Workbook), then format that"
         )
+        raise FormatRefused(f"{path}: triage format writes .xlsx workbooks only — {fix}")
     notes = _open_elsewhere(path)
     stamp = _stamp(path)
     sheets = read_workbook(path)
