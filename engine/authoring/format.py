@@ -82,7 +82,9 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
     stamp = _stamp(path)
     sheets = read_workbook(path)
     version = content_version(sheets)
-    model = build_model(sheets, version, str(path))
+    # citations are for validate to require: a converted or new workbook missing some is
+    # exactly one whose author needs the drop-downs and the How to edit sheet
+    model = build_model(sheets, version, str(path), require_citations=False)
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():  # openpyxl warns about extensions it drops; we rebuild

@@ -238,6 +238,15 @@ def test_a_workbook_that_does_not_load_is_left_untouched(minimal: Path) -> None:
         format_workbook(minimal)
 
 
+def test_rules_without_citations_are_formatted(minimal: Path) -> None:
+    book = open_book(minimal)
+    book["Severity"]["G10"] = None  # as `triage convert` leaves a DMN rule with no source
+    book.save(minimal)
+    assert format_workbook(minimal).changed
+    found = [(f.code, f.cells) for f in validate(minimal, vignettes=False).findings]
+    assert ("TV114", ["G10"]) in [(code, list(cells)) for code, cells in found]
+
+
 def test_files_it_does_not_write(tmp_path: Path) -> None:
     ods = tmp_path / "table.ods"
     ods.write_bytes(b"")
