@@ -376,8 +376,8 @@ def test_adding_a_red_flag_as_the_guide_says(bundled: Path) -> None:
 
     assert format_workbook(bundled).changed
     report = validate(bundled)
-    errors = [f for f in report.findings if f.severity.value == "error"]
-    assert errors == [] and report.exit_code(False) == 0
+    assert [f"{f.code} {f.sheet}!{f.cells} {f.message}" for f in report.findings] == []
+    assert report.exit_code(strict=True) == 0
     assert all(v.passed for v in report.vignettes)
 
     book = open_book(bundled)
