@@ -189,8 +189,12 @@ def format_command(file: str, check: bool) -> None:
         raise TriageCLIError(str(error), 2) from error
     except TriageError as error:
         _fail(error)
-    except OSError as exc:
-        raise TriageCLIError(f"cannot write {file}: {exc.strerror or exc}", 2) from exc
+    except OSError as exc:  # on Windows, a workbook open in Excel cannot be replaced
+        raise TriageCLIError(
+            f"cannot write {file}: {exc.strerror or exc} — if it is open in Excel or "
+            "LibreOffice, close it there and format again",
+            2,
+        ) from exc
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if check and result.changed:
