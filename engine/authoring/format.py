@@ -87,9 +87,15 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
     model = build_model(sheets, version, str(path), require_citations=False)
     from openpyxl import load_workbook
 
-    with warnings.catch_warnings():  # openpyxl warns about extensions it drops; we rebuild
-        warnings.simplefilter("ignore")
-        book = load_workbook(path, rich_text=True)  # a word in bold stays bold
+    try:
+        with warnings.catch_warnings():  # openpyxl warns about extensions it drops
+            warnings.simplefilter("ignore")
+            book = load_workbook(path, rich_text=True)  # a word in bold stays bold
+    except Exception as exc:  # openpyxl fails in many ways on files calamine accepts
+        raise FormatRefused(
+            f"{path}: the workbook cannot be opened for formatting ({exc}) — open it in "
+            "Excel or LibreOffice, save it as .xlsx again, then format it"
+        ) from exc
     the_plan = plan(sheets, model)
     before = fingerprint(book, the_plan)
     fixed = apply(book, the_plan, guide(model))
@@ -100,9 +106,13 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
 
 
 def _open_elsewhere(path: Path) -> tuple[str, ...]:
-    """Excel keeps ``~$name.xlsx`` and LibreOffice ``.~lock.name.xlsx#`` beside a workbook
-    it has open; saving there later would put back the unformatted copy it holds."""
-    locks = (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#"))
+    """Excel keeps ``~$name.xlsx`` (Office drops the name's first two letters when it is
+    long) and LibreOffice ``.~lock.name.xlsx#`` beside a workbook it has open; saving
+    there later would put back the unformatted copy it holds."""
+    names = dict.fromkeys(
+        ("~$" + path.name, "~$" + path.name[2:], f".~lock.{path.name}#")
+    )
+    locks = [path.with_name(name) for name in names]
     return tuple(
         f"{path}: the workbook seems to be open in Excel or LibreOffice ({lock.name} is "
         "beside it) — close it there without saving, or format it again after saving"
