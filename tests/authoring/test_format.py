@@ -258,8 +258,9 @@ def test_files_it_does_not_write(tmp_path: Path) -> None:
     assert code == 2 and "file not found" in err
 
 
-def test_a_workbook_open_in_excel_gets_a_warning(minimal: Path) -> None:
-    lock = minimal.with_name("~$" + minimal.name)
+@pytest.mark.parametrize("lock_name", ["~$mini.xlsx", "~$ni.xlsx", ".~lock.mini.xlsx#"])
+def test_a_workbook_open_in_excel_gets_a_warning(minimal: Path, lock_name: str) -> None:
+    lock = minimal.with_name(lock_name)  # Excel's (full or shortened name), LibreOffice's
     lock.write_bytes(b"\x00" * 165)
     code, _, err = invoke("format", str(minimal))
     assert code == 0 and "Warning:" in err and lock.name in err
