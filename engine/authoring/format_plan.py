@@ -24,7 +24,8 @@ from engine.tables import HEADER_ROWS, KIND_ROW, NAME_ROW
 from engine.values import text_of
 from engine.workbook import Sheet, cell_name, column_letter
 
-MARGIN = 200  # rows below the last one written that still get drop-downs
+MARGIN = 200  # rows below the last one written that still get drop-downs, at least
+REACH_STEP = 500
 POLICY_NAMES = ("UNIQUE", "ANY", "PRIORITY", "FIRST", "COLLECT", "COLLECT SUM", "COLLECT MIN",
                 "COLLECT MAX", "COLLECT COUNT", "RULE ORDER", "OUTPUT ORDER")
 KINDS = ("Input", "Output", "Citation", "Note")
@@ -171,8 +172,10 @@ def _value_choices(model: Model, name: str) -> tuple[tuple[ListValue, ...], bool
 
 
 def _rows_to(sheet: Sheet, first: int) -> str:
-    """1-based last row a drop-down reaches: past the content by :data:`MARGIN`."""
-    return str(max(len(sheet.rows), first) + MARGIN)
+    """1-based last row a drop-down reaches: at least :data:`MARGIN` rows past the content,
+    rounded up to a multiple of :data:`REACH_STEP`, so that adding a row or two leaves a
+    formatted workbook formatted."""
+    return str((max(len(sheet.rows), first) + MARGIN) // REACH_STEP * REACH_STEP + REACH_STEP)
 
 
 def _block(sheet: Sheet, col: int, first_row: int) -> str:

@@ -182,12 +182,21 @@ def test_helpers_of_the_minimal_workbook(minimal: Path) -> None:
     assert "Body temperature" in note.text
     # severity is a PRIORITY output: coloured by urgency where it is written and read
     coloured = {str(cf.sqref) for cf in book["Severity"].conditional_formatting}
-    assert coloured == {"F8:F212"}
-    assert {str(cf.sqref) for cf in book["Disposition"].conditional_formatting} == {"B9:B211"}
-    assert {str(cf.sqref) for cf in book["Tests"].conditional_formatting} == {"G2:G204"}
+    assert coloured == {"F8:F500"}
+    assert {str(cf.sqref) for cf in book["Disposition"].conditional_formatting} == {"B9:B500"}
+    assert {str(cf.sqref) for cf in book["Tests"].conditional_formatting} == {"G2:G500"}
     # disposition is UNIQUE: its list is no priority order, so it is not coloured
     guide = [row[0] for row in book["How to edit"].iter_rows(values_only=True)]
     assert any("triage validate --release" in line for line in guide)
+
+
+def test_a_new_row_needs_no_formatting_unless_it_brings_a_longer_entry(minimal: Path) -> None:
+    format_workbook(minimal)
+    book = open_book(minimal)
+    book["Disposition"].append(["D4", '"low"', "GP", "Local pathway 4"])
+    book.save(minimal)
+    assert not format_workbook(minimal, check=True).changed
+    assert choices(book, "Disposition", "C12") == ["EMERGENCY", "GP", "SELF_CARE"]
 
 
 def test_lists_grow_with_the_values(minimal: Path) -> None:
