@@ -26,6 +26,7 @@ from engine.workbook import Sheet, cell_name, column_letter
 
 MARGIN = 200  # rows below the last one written that still get drop-downs, at least
 REACH_STEP = 500
+WIDTH_STEP = 4  # characters
 POLICY_NAMES = ("UNIQUE", "ANY", "PRIORITY", "FIRST", "COLLECT", "COLLECT SUM", "COLLECT MIN",
                 "COLLECT MAX", "COLLECT COUNT", "RULE ORDER", "OUTPUT ORDER")
 KINDS = ("Input", "Output", "Citation", "Note")
@@ -360,5 +361,6 @@ def _widths(
     for col, size in enumerate(longest):
         heading = text_of(sheet.value(heading_row, col)).lower()
         limit = max(cap, WIDE.get(heading, 0.0))
-        widths.append((column_letter(col), float(min(limit, max(8, size + 2)))))
+        fitted = -(-(size + 2) // WIDTH_STEP) * WIDTH_STEP  # in steps: fewer changes
+        widths.append((column_letter(col), float(min(limit, max(8, fitted)))))
     return tuple(widths)
