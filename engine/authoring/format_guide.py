@@ -70,6 +70,7 @@ def guide(model: Model) -> tuple[GuideLine, ...]:
             f"1. On the sheet '{flag_table.sheet}', add the code to row 7 (Output values) of "
             f"the column {flag_output.name}, after a comma. "
             + _order_words(flag_table)
+            + " " + _labels_words(flag_output)
         ),
         GuideLine(
             f"2. Add the rule row that gives the code on '{flag_table.sheet}' (see Add a "
@@ -153,6 +154,16 @@ def _readers_step(output: OutputDef, readers: list[Table]) -> str:
         "answer (for a red flag: how urgently the patient is seen), add a row whose "
         f"{output.name} cell holds the new code in double quotes, and its result."
     )
+
+
+def _labels_words(output: OutputDef) -> str:
+    if output.labels:
+        return (
+            "Row 4 (Labels) gives each code the words people read: add the words for the new "
+            "code at the same place in row 4, after a comma, so that both lists keep the "
+            "same length."
+        )
+    return "Row 4 may give each code words people read (start it with Labels in A4)."
 
 
 def _order_words(table: Table) -> str:

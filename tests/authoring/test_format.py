@@ -352,6 +352,10 @@ def test_adding_a_red_flag_as_the_guide_says(bundled: Path) -> None:
     out_col += 1
     values = flags.cell(7, out_col)
     values.value = f"{values.value}, {code}"
+    labels = flags.cell(4, out_col)
+    if labels.value:  # a label per code, when the table gives them words (row 4)
+        assert any("Row 4 (Labels)" in line for line in guide)
+        labels.value = f"{labels.value}, A new sign (test)"
     row = flags.max_row + 1
     flags.cell(row, 1, "RF_NEW")
     flags.cell(row, out_col - 1, "true")
