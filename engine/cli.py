@@ -182,6 +182,38 @@ def convert(source: str, target: str) -> None:
     click.echo(f"wrote {target} ({tables} table{'s' if tables != 1 else ''})")
 
 
+@main.command("format")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True,
+              help="Change nothing; exit 1 when the workbook is not formatted (for CI).")
+def format_command(file: str, check: bool) -> None:
+    """Rebuild FILE's drop-downs, header notes, colours, frozen headings, column widths and
+    its Lists and How to edit sheets from its content. No cell's content changes.
+
+    Exit code 0 when FILE is formatted (now, or already with --check), 1 with --check when it
+    is not, or when the workbook does not load; 2 when it cannot be read."""
+    from engine.authoring.format import FormatRefused, format_workbook
+
+    try:
+        result = format_workbook(file, check=check)
+    except FormatRefused as error:
+        raise TriageCLIError(str(error), 2) from error
+    except TriageError as error:
+        _fail(error)
+    except OSError as exc:  # on Windows, a workbook open in Excel cannot be replaced
+        raise TriageCLIError(
+            f"cannot write {file}: {exc.strerror or exc} — if it is open in Excel or "
+            "LibreOffice, close it there and format again",
+            2,
+        ) from exc
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if check and result.changed:
+        click.echo(f"{file}: not formatted — run: triage format {file}", err=True)
+        sys.exit(1)
+    click.echo(f"{file}: {'formatted' if result.changed else 'already formatted'}")
+
+
 # --- validate ------------------------------------------------------------------------------
 
 
@@ -246,6 +278,7 @@ def validate(
     if annotated and report.readable:
         try:
             count = annotate(file, annotated, report)
+            _format_annotated(annotated)
         except AnnotateError as exc:
             raise TriageCLIError(str(exc), 2) from exc
         except OSError as exc:
@@ -263,6 +296,17 @@ def validate(
     code = report.exit_code(strict)
     if code:
         sys.exit(code)
+
+
+def _format_annotated(path: str) -> None:
+    """The annotated copy comes out formatted, like every workbook the commands write; a
+    copy of a workbook that does not load is left as annotated."""
+    from engine.authoring.format import format_workbook
+
+    try:
+        format_workbook(path)
+    except TriageError:
+        pass  # its findings already say why it does not load
 
 
 @main.command()

@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
+from engine.authoring import format_workbook
 from engine.cli import main
 from engine.validation import render, validate
 from engine.validation.annotate import FILLS, AnnotateError, annotate
@@ -157,8 +158,13 @@ def test_annotated_copy(broken: Path, tmp_path: Path) -> None:
     assert uncovered.fill.fgColor.rgb.endswith(FILLS["warning"])
     assert uncovered.comment.text.startswith("TV505 warning: no vignette fires rule S1")
     assert book["Disposition"]["B10"].comment is None
-    # the copy still reads as the same workbook
-    assert [s.rows for s in read_workbook(target)] == [s.rows for s in read_workbook(broken)]
+    # the copy still reads as the same workbook, formatted (its helper sheets added)
+    copied = {s.name: s.rows for s in read_workbook(target)}
+    assert [copied[s.name] for s in read_workbook(broken)] == [
+        s.rows for s in read_workbook(broken)
+    ]
+    assert set(copied) - {s.name for s in read_workbook(broken)} == {"How to edit", "Lists"}
+    assert not format_workbook(target, check=True).changed
 
 
 def test_annotate_keeps_existing_comments(broken: Path, tmp_path: Path) -> None:
