@@ -20,17 +20,34 @@ workbook's cell syntax for workbooks.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.builder import SEMVER
 from engine.conditions import Value, format_value
-from engine.dmn import DMN13_NAMESPACE, feel_condition, feel_literal, model_to_dmn, snake_case
+from engine.dmn import (
+    DMN13_NAMESPACE,
+    EXTENSION_NAMESPACE,
+    feel_condition,
+    feel_literal,
+    model_to_dmn,
+    read_dmn,
+    snake_case,
+)
+from engine.dmn.sidecar import Sidecar, digest, read_sidecar, respell, sidecar_path, spelling
+from engine.dmn.testcases import (
+    TestCase,
+    read_testcases,
+    test_file_path,
+    test_files_beside,
+    testcase_rows,
+    write_testcases,
+)
 from engine.hitpolicy import HitPolicy
 from engine.model import Kind, Model, Table
 from engine.values import SNAKE_CASE, read_literal
-from engine.workbook import Sheet
+from engine.workbook import RawValue, Sheet
 
 _Note = Callable[[str, int, int, str], None]  # (sheet, row, col, model name): comment a rename
 
@@ -78,8 +95,18 @@ class _Names:
         return {k: v for k, v in self.map.items() if k != v}
 
 
-def model_to_sheets(model: Model, origin: str = "") -> Workbook:
-    """The model in the workbook format, ready to edit (the Tests sheet has only its header)."""
+def model_to_sheets(
+    model: Model,
+    origin: str = "",
+    *,
+    titles: Mapping[str, str] | None = None,
+    tests: Sequence[Sequence[RawValue]] | None = None,
+    safety: Sequence[Sequence[RawValue]] | None = None,
+) -> Workbook:
+    """The model in the workbook format, ready to edit. ``titles`` names the sheet of each
+    table (by table name); ``tests`` and ``safety`` are the rows of the Tests and Safety
+    sheets (without them, the Tests sheet has only its header and there is no Safety
+    sheet)."""
     inputs_names = [i.name for i in model.inputs]
     names = _Names(
         [
@@ -96,17 +123,23 @@ def model_to_sheets(model: Model, origin: str = "") -> Workbook:
 
     book.sheets.append(_about_sheet(model, names, origin))
     book.sheets.append(_inputs_sheet(model, names, note))
-    titles: set[str] = {"about", "inputs", "tests"}
+    taken: set[str] = {"about", "inputs", "tests", "safety"}
     for table in model.tables:
-        title = _sheet_title(names[table.name], titles)
+        title = (titles or {}).get(table.name) or _sheet_title(names[table.name], taken)
+        taken.add(title.strip().lower())
         book.sheets.append(_table_sheet(table, title, names, note))
-    header = (
-        "Test id",
-        *(names[n] for n in inputs_names),
-        *(names[o.name] for t in model.tables for o in t.outputs),
-        "Note",
-    )
-    book.sheets.append(Sheet("Tests", (header,)))
+    if tests is None:
+        tests = [
+            (
+                "Test id",
+                *(names[n] for n in inputs_names),
+                *(names[o.name] for t in model.tables for o in t.outputs),
+                "Note",
+            )
+        ]
+    book.sheets.append(Sheet("Tests", tuple(tuple(r) for r in tests)))
+    if safety is not None:
+        book.sheets.append(Sheet("Safety", tuple(tuple(r) for r in safety)))
     book.renamed = names.renamed
     book.uncited = sum(1 for t in model.tables for r in t.rules if not r.citation)
     return book
@@ -140,9 +173,9 @@ def _about_sheet(model: Model, names: _Names, origin: str) -> Sheet:
 
 
 def _inputs_sheet(model: Model, names: _Names, note: _Note) -> Sheet:
-    rows: list[tuple[object, ...]] = [
-        ("Name", "Type", "Unit", "Allowed values", "Required", "Description")
-    ]
+    labelled = any(i.label or i.value_labels for i in model.inputs)
+    header = ("Name", "Type", "Unit", "Allowed values", "Required", "Description")
+    rows: list[tuple[object, ...]] = [header + (("Label", "Value labels") if labelled else ())]
     for row, item in enumerate(model.inputs, start=1):
         allowed = None
         if item.kind is Kind.ENUM:
@@ -158,6 +191,7 @@ def _inputs_sheet(model: Model, names: _Names, note: _Note) -> Sheet:
                 "yes" if item.required else "no",
                 item.description or None,
             )
+            + ((item.label or None, _labels_cell(item.value_labels)) if labelled else ())
         )
         note("Inputs", row, 0, item.name)
     return Sheet("Inputs", tuple(rows))  # type: ignore[arg-type]
@@ -183,7 +217,11 @@ def _table_sheet(table: Table, title: str, names: _Names, note: _Note) -> Sheet:
         ("Table", names[table.name]),
         ("Hit policy", policy),
         ("Description", table.description or None),
-        (),
+        (
+            ("Labels", *[None] * n_in, *(_labels_cell(o.labels) for o in table.outputs))
+            if any(o.labels for o in table.outputs)
+            else ()
+        ),
         ("Kind", *["Input"] * n_in, *["Output"] * len(table.outputs), "Citation", "Note"),
         ("Name", *(names[c.name] for c in table.inputs), *(names[o.name] for o in table.outputs)),
         (
@@ -216,8 +254,27 @@ def _table_sheet(table: Table, title: str, names: _Names, note: _Note) -> Sheet:
 
 
 def _listed(values: tuple[Value, ...]) -> str:
-    """Allowed values as a workbook cell: ``"a", "b"``."""
-    return ", ".join(format_value(v) for v in values)
+    """Allowed values as a workbook cell, as a clinician writes them: ``focal, multifocal``
+    (quotes only around a value that would otherwise read as something else)."""
+    return ", ".join(str(v) if _plain_word(v) else format_value(v) for v in values)
+
+
+def _plain_word(value: Value) -> bool:
+    return (
+        isinstance(value, str)
+        and _WORD.fullmatch(value) is not None
+        and value.lower() not in ("true", "false", "null", "not", "yes", "no")
+    )
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _labels_cell(labels: Sequence[str]) -> str | None:
+    """Labels as their cell: commas between them, a label holding a comma in quotes."""
+    if not labels:
+        return None
+    return ", ".join(f'"{label}"' if "," in label else label for label in labels)
 
 
 def _output_cell(value: Value | None, explicit_null: bool = False) -> Value | None:
@@ -269,27 +326,221 @@ def write_xlsx(book: Workbook, path: str | Path) -> Path:
 # --- files ---------------------------------------------------------------------------------
 
 
-def dmn_to_workbook(source: str | Path, target: str | Path) -> Workbook:
-    """Load ``source`` (a .dmn file) and write it to ``target`` as an .xlsx workbook."""
-    from engine.loader import load
+@dataclass
+class Conversion:
+    """What ``triage convert`` wrote, and one line per kind of content saying where it went
+    (the command prints them)."""
 
-    model = load(source)
-    book = model_to_sheets(model.model, Path(source).name)
+    target: Path
+    tables: int
+    written: list[Path] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # DMN name -> workbook name
+    uncited: int = 0
+
+
+def workbook_to_dmn(source: str | Path, target: str | Path) -> Conversion:
+    """Load ``source`` (a workbook) and write it as DMN 1.3 to ``target``, its vignettes as
+    DMN TCK test cases beside it (``table-test-01.xml``), and what DMN cannot carry to the
+    sidecar ``table.dmn.triage.json`` (:mod:`engine.dmn.sidecar`)."""
+    from engine.builder import is_read_sheet
+    from engine.loader import content_version, load_sheets
+    from engine.workbook import read_workbook
+
+    source, target = Path(source), Path(target)
+    sheets = read_workbook(source)
+    model = load_sheets(sheets, str(source)).model
+    dmn = model_to_dmn(model)
+    tests = write_testcases(model, target.name)
+    read = [s for s in sheets if is_read_sheet(s)]
+    safety = next((s for s in read if s.name.strip().lower() == "safety"), None)
+    tests_sheet = next((s for s in read if s.name.strip().lower() == "tests"), None)
+    header = tests_sheet.rows[0][1:] if tests_sheet is not None and tests_sheet.rows else ()
+    side = Sidecar(
+        content_version=model.version,
+        dmn_sha256=digest(dmn),
+        tests_sha256=digest(tests),
+        safety=[list(r) for r in safety.rows] if safety is not None else None,
+        labels=_labels_of(model),
+        titles={t.name: t.sheet for t in model.tables},
+        sheets=[s.name for s in read],
+        tests_columns=[str(h).strip() for h in header if isinstance(h, str) and h.strip()],
+    )
+    back = read_dmn(dmn, str(target))
+    cases = read_testcases(tests, back, str(test_file_path(target)))
+    rebuilt = _rebuild(back, cases, side, target.name).sheets
+    side.cells = spelling(read, rebuilt)
+    if content_version(respell(rebuilt, side.cells)) != model.version:  # a bug, not the input
+        raise AssertionError("the sidecar does not restore the workbook's cells")
+    tests_path, side_path = test_file_path(target), sidecar_path(target)
+    for path, data in ((target, dmn), (tests_path, tests), (side_path, side.to_json())):
+        _write_bytes(path, data)
+    n_labels = sum(bool(i.label or i.value_labels) for i in model.inputs) + sum(
+        bool(o.labels) for t in model.tables for o in t.outputs
+    )
+    report = [
+        f"tables, rules, inputs and outputs: {len(model.tables)} decision tables in {target.name}",
+        "About fields, units, required and integer inputs: in "
+        f"{target.name} (extensionElements, namespace {EXTENSION_NAMESPACE})",
+        f"vignettes: {len(model.vignettes)} as DMN TCK test cases in {tests_path.name}",
+        f"Safety properties: {len(model.properties)} in {side_path.name} "
+        "(DMN has no place for them)",
+        f"labels: {n_labels} inputs and outputs with labels in {side_path.name}",
+        f"sheet names and the spelling of {side.spelled} cells DMN writes otherwise: "
+        f"in {side_path.name}",
+        "not carried: the helper sheets (Lists, How to edit), drop-downs, notes and styles "
+        "(triage format rebuilds them)",
+    ]
+    return Conversion(target, len(model.tables), [target, tests_path, side_path], report)
+
+
+def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
+    """Load ``source`` (a .dmn file) and write it to ``target`` as an .xlsx workbook, with the
+    test cases beside it (``table-test-*.xml``) as the Tests sheet and what the sidecar
+    ``table.dmn.triage.json`` keeps, when they are there."""
+    from engine.dmn import read_dmn_file
+    from engine.loader import compile_loaded
+
+    source, target = Path(source), Path(target)
+    model = compile_loaded(read_dmn_file(source)).model
+    files = test_files_beside(source)
+    cases: list[TestCase] | None = None
+    for path in files:
+        cases = (cases or []) + read_testcases(path.read_bytes(), model, str(path))
+    side_path = sidecar_path(source)
+    side = read_sidecar(side_path) if side_path.is_file() else Sidecar()
+    book = _rebuild(model, cases, side, source.name)
+    report = [
+        f"tables, rules, inputs and outputs: {len(model.tables)} decision tables from {source.name}"
+    ]
+    if cases is None:
+        report.append(f"vignettes: none (no {test_file_path(source).name} beside {source.name})")
+    else:
+        names = ", ".join(p.name for p in files)
+        report.append(f"vignettes: {len(cases)} from {names} into the Tests sheet")
+    if side_path.is_file():
+        n_safety = max(len(side.safety) - 2, 0) if side.safety is not None else 0
+        report.append(f"Safety properties: {n_safety} from {side_path.name} into the Safety sheet")
+        report.append(f"labels: from {side_path.name}")
+        unchanged = (
+            side.dmn_sha256 == digest(source.read_bytes())
+            and [p.name for p in files] == [test_file_path(source).name]
+            and side.tests_sha256 == digest(files[0].read_bytes())
+        )
+        if unchanged:
+            book.sheets = _in_order(respell(book.sheets, side.cells), side.sheets)
+            report.append(
+                f"sheet names and cell spellings: {side.spelled} cells from {side_path.name} "
+                f"(content version {side.content_version}, as the workbook it was written from)"
+            )
+        else:
+            report.append(
+                f"cell spellings: not used, since {source.name} or its test cases changed after "
+                f"{side_path.name} was written; cells are written in canonical form"
+            )
+    else:
+        report.append(
+            f"Safety properties and labels: none (no {side_path.name} beside {source.name})"
+        )
     write_xlsx(book, target)
+    _format_written(target)
+    return Conversion(
+        target,
+        len(model.tables),
+        [target],
+        report,
+        book.renamed,
+        book.uncited,
+    )
+
+
+def _rebuild(model: Model, cases: list[TestCase] | None, side: Sidecar, origin: str) -> Workbook:
+    """The workbook a DMN model, its test cases and a sidecar give (spellings not yet laid
+    over): converting back, and what the sidecar is computed against."""
+    model = _with_labels(model, side.labels)
+    tests = testcase_rows(model, cases, side.tests_columns) if cases is not None else None
+    book = model_to_sheets(model, origin, titles=side.titles, tests=tests, safety=side.safety)
+    by_key = {name.strip().lower(): name for name in side.sheets}
+    book.sheets = [
+        Sheet(by_key.get(s.name.lower(), s.name), s.rows)
+        if s.name in ("About", "Inputs", "Tests", "Safety")
+        else s
+        for s in book.sheets
+    ]
     return book
 
 
-def workbook_to_dmn(source: str | Path, target: str | Path) -> Model:
-    """Load ``source`` (a workbook) and write it to ``target`` as a DMN 1.3 file."""
-    from engine.loader import load
+def _in_order(sheets: list[Sheet], order: list[str]) -> list[Sheet]:
+    """The sheets the workbook had, in its order; any other after them."""
+    keys = [name.strip().lower() for name in order]
+    kept = [s for s in sheets if s.name.strip().lower() in keys]
+    kept.sort(key=lambda s: keys.index(s.name.strip().lower()))
+    return [*kept, *(s for s in sheets if s.name.strip().lower() not in keys)]
 
-    model = load(source)
-    Path(target).write_bytes(model_to_dmn(model.model))
-    return model.model
+
+def _labels_of(model: Model) -> dict[str, object]:
+    """Labels by input name, and by table name and output position (DMN names a single
+    output after its decision)."""
+    return {
+        "inputs": {
+            i.name: {"label": i.label, "values": list(i.value_labels)}
+            for i in model.inputs
+            if i.label or i.value_labels
+        },
+        "outputs": {
+            t.name: [list(o.labels) for o in t.outputs]
+            for t in model.tables
+            if any(o.labels for o in t.outputs)
+        },
+    }
+
+
+def _with_labels(model: Model, labels: Mapping[str, object]) -> Model:
+    """``model`` with the labels a sidecar keeps (names the model no longer has are left)."""
+    inputs = labels.get("inputs") or {}
+    outputs = labels.get("outputs") or {}
+    assert isinstance(inputs, dict) and isinstance(outputs, dict)
+    new_inputs = tuple(
+        replace(
+            i,
+            label=str(inputs[i.name].get("label") or ""),
+            value_labels=tuple(str(v) for v in inputs[i.name].get("values") or ()),
+        )
+        if i.name in inputs
+        else i
+        for i in model.inputs
+    )
+    new_tables = []
+    for table in model.tables:
+        given = outputs.get(table.name)
+        if isinstance(given, list) and len(given) == len(table.outputs):
+            outs = tuple(
+                replace(o, labels=tuple(str(v) for v in g))
+                for o, g in zip(table.outputs, given, strict=True)
+            )
+            table = replace(table, outputs=outs)
+        new_tables.append(table)
+    return replace(model, inputs=new_inputs, tables=tuple(new_tables))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Written beside and renamed over the target, so a reader never sees half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def _format_written(path: Path) -> None:
+    """The one place where a workbook this module wrote is left formatted.
+
+    TODO: call ``engine.authoring.format.format_workbook(path)`` here once the ``format``
+    helper's module is merged (issue 16, item 2); a no-op until then.
+    """
 
 
 __all__ = [
     "DMN13_NAMESPACE",
+    "Conversion",
     "Workbook",
     "dmn_to_workbook",
     "feel_condition",
