@@ -39,9 +39,9 @@ from engine.dmn.sidecar import Sidecar, digest, read_sidecar, respell, sidecar_p
 from engine.dmn.testcases import (
     TestCase,
     read_testcases,
-    test_file_path,
-    test_files_beside,
-    testcase_rows,
+    tck_path,
+    tck_files_beside,
+    cases_to_rows,
     write_testcases,
 )
 from engine.hitpolicy import HitPolicy
@@ -367,12 +367,12 @@ def workbook_to_dmn(source: str | Path, target: str | Path) -> Conversion:
         tests_columns=[str(h).strip() for h in header if isinstance(h, str) and h.strip()],
     )
     back = read_dmn(dmn, str(target))
-    cases = read_testcases(tests, back, str(test_file_path(target)))
+    cases = read_testcases(tests, back, str(tck_path(target)))
     rebuilt = _rebuild(back, cases, side, target.name).sheets
     side.cells = spelling(read, rebuilt)
     if content_version(respell(rebuilt, side.cells)) != model.version:  # a bug, not the input
         raise AssertionError("the sidecar does not restore the workbook's cells")
-    tests_path, side_path = test_file_path(target), sidecar_path(target)
+    tests_path, side_path = tck_path(target), sidecar_path(target)
     for path, data in ((target, dmn), (tests_path, tests), (side_path, side.to_json())):
         _write_bytes(path, data)
     n_labels = sum(bool(i.label or i.value_labels) for i in model.inputs) + sum(
@@ -403,7 +403,7 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
 
     source, target = Path(source), Path(target)
     model = compile_loaded(read_dmn_file(source)).model
-    files = test_files_beside(source)
+    files = tck_files_beside(source)
     cases: list[TestCase] | None = None
     for path in files:
         cases = (cases or []) + read_testcases(path.read_bytes(), model, str(path))
@@ -414,7 +414,7 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
         f"tables, rules, inputs and outputs: {len(model.tables)} decision tables from {source.name}"
     ]
     if cases is None:
-        report.append(f"vignettes: none (no {test_file_path(source).name} beside {source.name})")
+        report.append(f"vignettes: none (no {tck_path(source).name} beside {source.name})")
     else:
         names = ", ".join(p.name for p in files)
         report.append(f"vignettes: {len(cases)} from {names} into the Tests sheet")
@@ -424,7 +424,7 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
         report.append(f"labels: from {side_path.name}")
         unchanged = (
             side.dmn_sha256 == digest(source.read_bytes())
-            and [p.name for p in files] == [test_file_path(source).name]
+            and [p.name for p in files] == [tck_path(source).name]
             and side.tests_sha256 == digest(files[0].read_bytes())
         )
         if unchanged:
@@ -458,7 +458,7 @@ def _rebuild(model: Model, cases: list[TestCase] | None, side: Sidecar, origin: 
     """The workbook a DMN model, its test cases and a sidecar give (spellings not yet laid
     over): converting back, and what the sidecar is computed against."""
     model = _with_labels(model, side.labels)
-    tests = testcase_rows(model, cases, side.tests_columns) if cases is not None else None
+    tests = cases_to_rows(model, cases, side.tests_columns) if cases is not None else None
     book = model_to_sheets(model, origin, titles=side.titles, tests=tests, safety=side.safety)
     by_key = {name.strip().lower(): name for name in side.sheets}
     book.sheets = [

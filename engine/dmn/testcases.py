@@ -48,14 +48,14 @@ class TestCase:
     __test__ = False  # not a pytest class, whatever its name
 
 
-def test_file_path(dmn_path: str | Path, number: int = 1) -> Path:
+def tck_path(dmn_path: str | Path, number: int = 1) -> Path:
     """Where the test cases of ``table.dmn`` go: ``table-test-01.xml`` beside it, the name the
     TCK gives them (so TCK runners find them too)."""
     dmn_path = Path(dmn_path)
     return dmn_path.with_name(f"{dmn_path.stem}-test-{number:02d}.xml")
 
 
-def test_files_beside(dmn_path: str | Path) -> list[Path]:
+def tck_files_beside(dmn_path: str | Path) -> list[Path]:
     """Every ``table-test-NN.xml`` beside ``table.dmn``, in name order."""
     dmn_path = Path(dmn_path)
     return sorted(dmn_path.parent.glob(f"{_glob_escape(dmn_path.stem)}-test-*.xml"))
@@ -282,7 +282,7 @@ def _read_value(el: Element, problems: list[Problem], where: str) -> Any:
     return text
 
 
-def testcase_rows(
+def cases_to_rows(
     model: Model, cases: Sequence[TestCase], order: Sequence[str] = ()
 ) -> list[tuple[RawValue, ...]]:
     """The Tests sheet for ``cases``: a header (``Test id``, the inputs, the outputs, ``Note``;
