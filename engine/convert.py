@@ -38,10 +38,10 @@ from engine.dmn import (
 from engine.dmn.sidecar import Sidecar, digest, read_sidecar, respell, sidecar_path, spelling
 from engine.dmn.testcases import (
     TestCase,
-    read_testcases,
-    tck_path,
-    tck_files_beside,
     cases_to_rows,
+    read_testcases,
+    tck_files_beside,
+    tck_path,
     write_testcases,
 )
 from engine.hitpolicy import HitPolicy
