@@ -172,6 +172,25 @@ def convert(source: str, target: str) -> None:
     click.echo(f"wrote {written} ({tables} table{'s' if tables != 1 else ''})")
 
 
+@main.command("new")
+@click.argument("table_id")
+@click.argument("target", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@click.option("--title", default="", help="The table's title (About sheet).")
+@click.option("--force", is_flag=True, help="Replace OUT.xlsx if it exists.")
+def new(table_id: str, target: str, title: str, force: bool) -> None:
+    """Write a ready-to-fill workbook for TABLE_ID (snake_case) to OUT.xlsx: every sheet with
+    one worked example row, passing `triage validate` as it is."""
+    from engine.authoring.new import NewWorkbookError, new_workbook
+
+    try:
+        new_workbook(table_id, target, title, force)
+    except NewWorkbookError as error:
+        raise TriageCLIError(error.message, 2 if error.usage else 1) from error
+    except OSError as exc:
+        raise TriageCLIError(f"cannot write {target}: {exc.strerror or exc}", 2) from exc
+    click.echo(f"wrote {target}: replace the example rows, then run triage validate {target}")
+
+
 # --- validate ------------------------------------------------------------------------------
 
 
