@@ -27,6 +27,7 @@ from engine.evaluator import CompiledModel
 from engine.model import Model
 from engine.workbook import Sheet
 from tests.conftest import make_minimal_sheets
+from tests.libreoffice.office import convert_to, soffice
 from tests.strategies import HChooser, gen_facts, models, render
 from tests.test_tck import TCK_DIR, collect, read_test_file, run
 from tests.xlsx import set_cells, sheet, write_workbook
@@ -314,3 +315,23 @@ def test_the_tck_s_own_test_files_read_as_the_tck_harness_reads_them() -> None:
             assert {o.name for o in table.outputs} >= set(ours[case.case_id].expected)
         checked += 1
     assert checked > 40
+
+
+def test_the_converted_workbooks_open_in_libreoffice(
+    bundled: dict[str, Any], tmp_path: Path
+) -> None:
+    """The bundled workbook back from DMN, and a workbook made from a DMN model with renamed
+    names and their comments, both convert to PDF in a headless LibreOffice."""
+    if soffice() is None:
+        pytest.skip(
+            "LibreOffice is not installed (no soffice on PATH); "
+            "sudo apt-get install libreoffice-calc-nogui"
+        )
+    tck = TCK_DIR / "0004-simpletable-U" / "0004-simpletable-U.dmn"
+    sources = [bundled["xlsx"]]
+    if tck.is_file():  # names with spaces and capitals: renamed, with a comment on each cell
+        convert(tck, tmp_path / "tck.xlsx")
+        sources.append(tmp_path / "tck.xlsx")
+    pdfs = convert_to(sources, "pdf", tmp_path / "pdf", tmp_path / "profile")
+    for pdf in pdfs:
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
