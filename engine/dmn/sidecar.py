@@ -91,6 +91,9 @@ def read_sidecar(path: Path) -> Sidecar:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"it is not a {FORMAT!r} file")
         safety = data.get("safety")
+        if safety is not None and not _list_of(safety, list):
+            raise ValueError("'safety' is not a list of rows")
+        _check_labels(data.get("labels") or {})
         return Sidecar(
             content_version=str(data.get("content_version", "")),
             dmn_sha256=str(data.get("dmn_sha256", "")),
@@ -118,6 +121,28 @@ def read_sidecar(path: Path) -> Sidecar:
             ],
             str(path),
         ) from exc
+
+
+def _list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
+
+
+def _check_labels(labels: Any) -> None:
+    """The shape :func:`engine.convert` writes: inputs by name, outputs by table."""
+    inputs = labels.get("inputs", {}) if isinstance(labels, dict) else None
+    outputs = labels.get("outputs", {}) if isinstance(labels, dict) else None
+    if not isinstance(inputs, dict) or not isinstance(outputs, dict):
+        raise ValueError("'labels' must hold 'inputs' and 'outputs' objects")
+    for name, given in inputs.items():
+        if not (
+            isinstance(given, dict)
+            and isinstance(given.get("label", ""), str)
+            and _list_of(given.get("values", []), str)
+        ):
+            raise ValueError(f"the labels of input '{name}' are not a label and a list")
+    for name, given in outputs.items():
+        if not (_list_of(given, list) and all(_list_of(g, str) for g in given)):
+            raise ValueError(f"the labels of table '{name}' are not lists of labels")
 
 
 # --- cells as JSON -------------------------------------------------------------------------

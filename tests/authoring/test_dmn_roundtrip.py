@@ -335,3 +335,42 @@ def test_the_converted_workbooks_open_in_libreoffice(
     pdfs = convert_to(sources, "pdf", tmp_path / "pdf", tmp_path / "profile")
     for pdf in pdfs:
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "reason"),
+    [
+        ("{", "the sidecar cannot be read (Expecting property name"),
+        ('{"format": "other"}', "it is not a 'triage-rules dmn sidecar 1' file"),
+        (
+            '{"format": "triage-rules dmn sidecar 1", "safety": "rows"}',
+            "'safety' is not a list of rows",
+        ),
+        (
+            '{"format": "triage-rules dmn sidecar 1", "labels": {"inputs": {"age": 3}}}',
+            "the labels of input 'age' are not a label and a list",
+        ),
+    ],
+)
+def test_a_broken_sidecar_is_refused_in_one_line(tmp_path: Path, sidecar: str, reason: str) -> None:
+    source = write_workbook(tmp_path / "mini.xlsx", make_minimal_sheets())
+    convert(source, tmp_path / "mini.dmn")
+    sidecar_path(tmp_path / "mini.dmn").write_text(sidecar, encoding="utf-8")
+    args = ["convert", str(tmp_path / "mini.dmn"), str(tmp_path / "b.xlsx")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0] and "mini.dmn.triage.json" in lines[0]
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_negated_fraction_on_an_integer_column_comes_back(tmp_path: Path) -> None:
+    """The writer turns ``!= 64.5`` into FEEL's ``not(64.5)``; both hold for every integer."""
+    sheets = set_cells(make_minimal_sheets(), "Severity", {"D10": "!= 64.5"})
+    source = write_workbook(tmp_path / "mini.xlsx", sheets)
+    convert(source, tmp_path / "mini.dmn")
+    assert "<text>not(64.5)</text>" in (tmp_path / "mini.dmn").read_text(encoding="utf-8")
+    convert(tmp_path / "mini.dmn", tmp_path / "back.xlsx")
+    original, back = engine.load(source), engine.load(tmp_path / "back.xlsx")
+    assert back.version == original.version
+    assert_same_behaviour(original, back)
