@@ -104,6 +104,23 @@ def test_the_bundled_workbook_comes_back_the_same(bundled: dict[str, Any]) -> No
     assert_same_behaviour(original, back)
 
 
+def test_triage_validate_says_the_same_of_the_workbook_that_came_back(
+    bundled: dict[str, Any],
+) -> None:
+    """Every finding, vignette (with the rules it fired), coverage count and Safety proof."""
+    reports = []
+    for path in (WORKBOOK, bundled["xlsx"]):
+        result = CliRunner().invoke(main, ["validate", str(path), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        report.pop("source")
+        for proof in report["properties"]:
+            proof.pop("seconds")  # how long the prover took
+        reports.append(report)
+    assert reports[0]["summary"]["properties_proven"] == 39
+    assert reports[1] == reports[0]
+
+
 def test_convert_says_what_went_where(bundled: dict[str, Any]) -> None:
     there = "\n".join(bundled["there"])
     assert "vignettes: 211 as DMN TCK test cases in muscle_twitching-test-01.xml" in there

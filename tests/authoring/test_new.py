@@ -107,6 +107,13 @@ def test_a_target_that_is_not_xlsx_is_refused(tmp_path: Path) -> None:
     assert "is not an .xlsx file name" in result.output
 
 
+def test_the_new_workbook_goes_to_dmn_and_back_unchanged(new_book: Path, tmp_path: Path) -> None:
+    dmn = tmp_path / "chest_pain.dmn"
+    assert triage("convert", str(new_book), str(dmn)).exit_code == 0
+    assert triage("convert", str(dmn), str(tmp_path / "back.xlsx")).exit_code == 0
+    assert engine.load(tmp_path / "back.xlsx").version == engine.load(new_book).version
+
+
 def test_the_new_workbook_opens_in_libreoffice(new_book: Path, tmp_path: Path) -> None:
     if soffice() is None:
         pytest.skip(
