@@ -137,6 +137,9 @@ def model_to_sheets(
                 "Note",
             )
         ]
+    else:  # the test cases name DMN's inputs and outputs: the header takes the new names
+        head = tuple(names.map.get(h, h) if isinstance(h, str) else h for h in tests[0])
+        tests = [head, *tests[1:]]
     book.sheets.append(Sheet("Tests", tuple(tuple(r) for r in tests)))
     if safety is not None:
         book.sheets.append(Sheet("Safety", tuple(tuple(r) for r in safety)))
@@ -418,6 +421,12 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
     else:
         names = ", ".join(p.name for p in files)
         report.append(f"vignettes: {len(cases)} from {names} into the Tests sheet")
+        failing = sum(len(c.errors) for c in cases)
+        if failing:
+            report.append(
+                f"expected errors: {failing} results expected to be errors (errorResult) are "
+                "not carried: a vignette cannot expect an error"
+            )
     if side_path.is_file():
         n_safety = max(len(side.safety) - 2, 0) if side.safety is not None else 0
         report.append(f"Safety properties: {n_safety} from {side_path.name} into the Safety sheet")

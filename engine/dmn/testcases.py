@@ -44,6 +44,7 @@ class TestCase:
     facts: Mapping[str, Any]
     expected: Mapping[str, Any]
     note: str = ""
+    errors: tuple[str, ...] = ()  # decisions expected to fail: a vignette cannot say so
 
     __test__ = False  # not a pytest class, whatever its name
 
@@ -184,8 +185,22 @@ def read_testcases(data: bytes, model: Model, source: str) -> list[TestCase]:
                 continue
             facts[name] = _read_value(node, problems, where)
         expected: dict[str, Any] = {}
+        errors: list[str] = []
+        if el.get("type", "decision") != "decision" or el.get("invocableName"):
+            problems.append(
+                Problem(
+                    DmnLocation(where),
+                    "a test case that invokes a decision service or a knowledge model is not "
+                    "supported: only decisions evaluated from their inputs can be vignettes",
+                    "test the decisions themselves",
+                    "TV126",
+                )
+            )
         for node in _children(el, "resultNode"):
             name = node.get("name", "")
+            if "true" in (node.get("errorResult"), el.get("errorResult")):
+                errors.append(name)  # counted, not silently dropped: convert reports them
+                continue
             found = _expected(node, model, problems, where)
             if found is None:
                 problems.append(_unknown(where, f"resultNode '{name}'", name, "a decision"))
@@ -193,7 +208,7 @@ def read_testcases(data: bytes, model: Model, source: str) -> list[TestCase]:
             expected.update(found)
         description = _children(el, "description")
         note = (description[0].text or "").strip() if description else ""
-        cases.append(TestCase(case_id, facts, expected, note))
+        cases.append(TestCase(case_id, facts, expected, note, tuple(errors)))
     if problems:
         raise WorkbookError(problems, source)
     return cases

@@ -25,7 +25,8 @@ from engine.dmn.testcases import read_testcases, tck_path
 from engine.errors import HitPolicyViolation, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.model import Model
-from engine.workbook import Sheet
+from engine.validation.vignettes import run_vignettes
+from engine.workbook import Sheet, read_workbook
 from tests.conftest import make_minimal_sheets
 from tests.libreoffice.office import convert_to, soffice
 from tests.strategies import HChooser, gen_facts, models, render
@@ -208,9 +209,9 @@ def with_tests(sheets: Sequence[Sheet], facts: list[dict[str, Any]]) -> list[She
             continue
         row: list[Any] = [f"T{number}"]
         row += [
-            None if fact_set.get(n) is None else (
-                format_value(fact_set[n]) if isinstance(fact_set[n], str) else fact_set[n]
-            )
+            None
+            if fact_set.get(n) is None
+            else (format_value(fact_set[n]) if isinstance(fact_set[n], str) else fact_set[n])
             for n in names
         ]
         for name, table in outputs:
@@ -391,3 +392,26 @@ def test_a_negated_fraction_on_an_integer_column_comes_back(tmp_path: Path) -> N
     original, back = engine.load(source), engine.load(tmp_path / "back.xlsx")
     assert back.version == original.version
     assert_same_behaviour(original, back)
+
+
+@pytest.mark.skipif(not TCK_DIR.is_dir(), reason=f"DMN TCK cases not found at {TCK_DIR}")
+def test_the_tck_s_test_cases_become_vignettes_that_pass(tmp_path: Path) -> None:
+    """Third-party test cases, read into the Tests sheet of the converted workbook (with DMN's
+    names renamed to snake_case), pass as vignettes there."""
+    converted = 0
+    for folder in sorted(p for p in TCK_DIR.iterdir() if p.is_dir()):
+        (model_file,) = folder.glob("*.dmn")
+        try:
+            engine.load(model_file)
+        except WorkbookError:
+            continue
+        target = tmp_path / f"{folder.name}.xlsx"
+        lines = convert(model_file, target)
+        assert any(
+            line.startswith("vignettes: ") and "into the Tests sheet" in line for line in lines
+        ), lines
+        model = engine.load_sheets(read_workbook(target), str(target), require_citations=False)
+        results, findings = run_vignettes(model)
+        assert results and all(r.passed for r in results), (folder.name, findings)
+        converted += 1
+    assert converted >= 15
