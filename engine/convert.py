@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.builder import SEMVER
@@ -35,7 +35,16 @@ from engine.dmn import (
     read_dmn,
     snake_case,
 )
-from engine.dmn.sidecar import Sidecar, digest, read_sidecar, respell, sidecar_path, spelling
+from engine.dmn.sidecar import (
+    Sidecar,
+    digest,
+    labels_of,
+    read_sidecar,
+    respell,
+    sidecar_path,
+    spelling,
+    with_labels,
+)
 from engine.dmn.testcases import (
     TestCase,
     cases_to_rows,
@@ -364,7 +373,7 @@ def workbook_to_dmn(source: str | Path, target: str | Path) -> Conversion:
         dmn_sha256=digest(dmn),
         tests_sha256=digest(tests),
         safety=[list(r) for r in safety.rows] if safety is not None else None,
-        labels=_labels_of(model),
+        labels=labels_of(model),
         titles={t.name: t.sheet for t in model.tables},
         sheets=[s.name for s in read],
         tests_columns=[str(h).strip() for h in header if isinstance(h, str) and h.strip()],
@@ -466,7 +475,7 @@ def dmn_to_workbook(source: str | Path, target: str | Path) -> Conversion:
 def _rebuild(model: Model, cases: list[TestCase] | None, side: Sidecar, origin: str) -> Workbook:
     """The workbook a DMN model, its test cases and a sidecar give (spellings not yet laid
     over): converting back, and what the sidecar is computed against."""
-    model = _with_labels(model, side.labels)
+    model = with_labels(model, side.labels)
     tests = cases_to_rows(model, cases, side.tests_columns) if cases is not None else None
     book = model_to_sheets(model, origin, titles=side.titles, tests=tests, safety=side.safety)
     by_key = {name.strip().lower(): name for name in side.sheets}
@@ -485,51 +494,6 @@ def _in_order(sheets: list[Sheet], order: list[str]) -> list[Sheet]:
     kept = [s for s in sheets if s.name.strip().lower() in keys]
     kept.sort(key=lambda s: keys.index(s.name.strip().lower()))
     return [*kept, *(s for s in sheets if s.name.strip().lower() not in keys)]
-
-
-def _labels_of(model: Model) -> dict[str, object]:
-    """Labels by input name, and by table name and output position (DMN names a single
-    output after its decision)."""
-    return {
-        "inputs": {
-            i.name: {"label": i.label, "values": list(i.value_labels)}
-            for i in model.inputs
-            if i.label or i.value_labels
-        },
-        "outputs": {
-            t.name: [list(o.labels) for o in t.outputs]
-            for t in model.tables
-            if any(o.labels for o in t.outputs)
-        },
-    }
-
-
-def _with_labels(model: Model, labels: Mapping[str, object]) -> Model:
-    """``model`` with the labels a sidecar keeps (names the model no longer has are left)."""
-    inputs = labels.get("inputs") or {}
-    outputs = labels.get("outputs") or {}
-    assert isinstance(inputs, dict) and isinstance(outputs, dict)
-    new_inputs = tuple(
-        replace(
-            i,
-            label=str(inputs[i.name].get("label") or ""),
-            value_labels=tuple(str(v) for v in inputs[i.name].get("values") or ()),
-        )
-        if i.name in inputs
-        else i
-        for i in model.inputs
-    )
-    new_tables = []
-    for table in model.tables:
-        given = outputs.get(table.name)
-        if isinstance(given, list) and len(given) == len(table.outputs):
-            outs = tuple(
-                replace(o, labels=tuple(str(v) for v in g))
-                for o, g in zip(table.outputs, given, strict=True)
-            )
-            table = replace(table, outputs=outs)
-        new_tables.append(table)
-    return replace(model, inputs=new_inputs, tables=tuple(new_tables))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

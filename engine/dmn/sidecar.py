@@ -30,11 +30,12 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Problem, UnreadableFile
+from engine.model import Model
 from engine.workbook import RawValue, Sheet, cell_name
 
 FORMAT = "triage-rules dmn sidecar 1"
@@ -143,6 +144,54 @@ def _check_labels(labels: Any) -> None:
     for name, given in outputs.items():
         if not (_list_of(given, list) and all(_list_of(g, str) for g in given)):
             raise ValueError(f"the labels of table '{name}' are not lists of labels")
+
+
+# --- labels --------------------------------------------------------------------------------
+
+
+def labels_of(model: Model) -> dict[str, object]:
+    """Labels by input name, and by table name and output position (DMN names a single
+    output after its decision)."""
+    return {
+        "inputs": {
+            i.name: {"label": i.label, "values": list(i.value_labels)}
+            for i in model.inputs
+            if i.label or i.value_labels
+        },
+        "outputs": {
+            t.name: [list(o.labels) for o in t.outputs]
+            for t in model.tables
+            if any(o.labels for o in t.outputs)
+        },
+    }
+
+
+def with_labels(model: Model, labels: Mapping[str, object]) -> Model:
+    """``model`` with the labels a sidecar keeps (names the model no longer has are left)."""
+    inputs = labels.get("inputs") or {}
+    outputs = labels.get("outputs") or {}
+    assert isinstance(inputs, dict) and isinstance(outputs, dict)
+    new_inputs = tuple(
+        replace(
+            i,
+            label=str(inputs[i.name].get("label") or ""),
+            value_labels=tuple(str(v) for v in inputs[i.name].get("values") or ()),
+        )
+        if i.name in inputs
+        else i
+        for i in model.inputs
+    )
+    new_tables = []
+    for table in model.tables:
+        given = outputs.get(table.name)
+        if isinstance(given, list) and len(given) == len(table.outputs):
+            outs = tuple(
+                replace(o, labels=tuple(str(v) for v in g))
+                for o, g in zip(table.outputs, given, strict=True)
+            )
+            table = replace(table, outputs=outs)
+        new_tables.append(table)
+    return replace(model, inputs=new_inputs, tables=tuple(new_tables))
 
 
 # --- cells as JSON -------------------------------------------------------------------------
