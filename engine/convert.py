@@ -8,13 +8,18 @@ file is converted and the result means the same:
   DMN cannot say (the About fields, units, required inputs, integer inputs) in
   ``extensionElements`` in the namespace :data:`engine.dmn.EXTENSION_NAMESPACE`, which
   other DMN tools ignore.
-* :func:`model_to_sheets` writes the workbook format (About, Inputs, one sheet per table, an
-  empty Tests sheet with its header). DMN names that are not snake_case are renamed
-  (``Approval Status`` -> ``approval_status``); the About description lists the renames and
-  a comment on each renamed cell gives the DMN name.
+* :func:`model_to_sheets` writes the workbook format (About, Inputs, one sheet per table, a
+  Tests sheet, and a Safety sheet when there is one). DMN names that are not snake_case are
+  renamed (``Approval Status`` -> ``approval_status``); the About description lists the
+  renames and a comment on each renamed cell gives the DMN name.
 
 Entries are written in canonical form: FEEL for DMN (:mod:`engine.dmn.entries`) and the
 workbook's cell syntax for workbooks.
+
+The files (:func:`workbook_to_dmn`, :func:`dmn_to_workbook`) carry what a workbook holds
+beyond the model: the vignettes as DMN TCK test cases beside the ``.dmn``
+(:mod:`engine.dmn.testcases`), and the Safety sheet, labels and cell spellings in a sidecar
+(:mod:`engine.dmn.sidecar`), so that an unedited round trip gives the same content version.
 """
 
 from __future__ import annotations
