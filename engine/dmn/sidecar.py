@@ -259,6 +259,14 @@ def spelling(
     return cells
 
 
+def restore(sheets: Sequence[Sheet], side: Sidecar) -> list[Sheet]:
+    """The workbook's own sheets back: ``sheets`` (as the DMN and test-case files give them)
+    with the kept spellings laid over, only the sheets the workbook had, in its order."""
+    keys = [name.strip().lower() for name in side.sheets]
+    kept = [s for s in respell(sheets, side.cells) if s.name.strip().lower() in keys]
+    return sorted(kept, key=lambda s: keys.index(s.name.strip().lower()))
+
+
 def respell(sheets: Sequence[Sheet], cells: Mapping[str, Mapping[str, RawValue]]) -> list[Sheet]:
     """``sheets`` with the kept spellings laid over them (a sheet named only in ``cells`` is
     added)."""
