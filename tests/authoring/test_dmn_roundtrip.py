@@ -26,6 +26,7 @@ from engine.errors import HitPolicyViolation, WorkbookError
 from engine.evaluator import CompiledModel
 from engine.model import Model
 from engine.validation.vignettes import run_vignettes
+from engine.values import split_list
 from engine.workbook import Sheet, read_workbook
 from tests.conftest import make_minimal_sheets
 from tests.libreoffice.office import convert_to, soffice
@@ -232,6 +233,28 @@ def with_tests(sheets: Sequence[Sheet], facts: list[dict[str, Any]]) -> list[She
     return [*sheets, sheet("Tests", rows)] if len(rows) > 1 else None
 
 
+LABEL_WORDS = ("Yes", "Left, right", "Très bien", "x")
+
+
+def with_labels(sheets: list[Sheet], word: str) -> list[Sheet]:
+    """``sheets`` with a Label for every input and Value labels for the enum and boolean
+    ones (a label holding a comma in double quotes)."""
+    result = []
+    for one in sheets:
+        if one.name.strip().lower() != "inputs":
+            result.append(one)
+            continue
+        rows = [list(one.rows[0]) + ["Label", "Value labels"]]
+        for row in one.rows[1:]:
+            kind, allowed = row[1], row[3]
+            count = {"boolean": 2, "enum": len(split_list(allowed))}.get(str(kind), 0)
+            quoted = f'"{word}"' if "," in word else word
+            values = ", ".join(f"{quoted} {n}" if "," not in word else quoted for n in range(count))
+            rows.append([*row, *[None] * (6 - len(row)), f"{word} {row[0]}", values or None])
+        result.append(sheet(one.name, rows))
+    return result
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -243,6 +266,8 @@ def test_generated_workbooks_come_back_the_same(
     generated: Any, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     sheets = render(generated.spec)
+    if data.draw(st.booleans()):
+        sheets = with_labels(sheets, data.draw(st.sampled_from(LABEL_WORDS)))
     facts = [gen_facts(HChooser(data.draw), generated) for _ in range(4)]
     full = with_tests(sheets, facts) if data.draw(st.booleans()) else sheets  # or no Tests
     assume(full is not None)
@@ -260,6 +285,7 @@ def test_generated_workbooks_come_back_the_same(
     back = engine.load(folder / "back.xlsx")
     assert back.version == original.version
     assert vignettes(back) == vignettes(original)
+    assert labels(back) == labels(original)
     assert_same_behaviour(original, back)
 
 
