@@ -161,25 +161,45 @@ def convert(source: str, target: str) -> None:
             2,
         )
     try:
-        if action == "workbook":
-            book = dmn_to_workbook(source, target)
-            tables = len(book.sheets) - 3  # About, Inputs and Tests besides the tables
-            for dmn_name, name in book.renamed.items():
-                click.echo(f"renamed '{dmn_name}' to {name}")
-            if book.uncited:
-                click.echo(
-                    f"note: {book.uncited} rule{'s have' if book.uncited != 1 else ' has'} no "
-                    "citation; fill in the Citation column before loading the workbook",
-                    err=True,
-                )
-        else:
-            model = workbook_to_dmn(source, target)
-            tables = len(model.tables)
+        done = dmn_to_workbook(source, target) if action == "workbook" else workbook_to_dmn(
+            source, target
+        )
     except TriageError as error:
         _fail(error)
     except OSError as exc:
         raise TriageCLIError(f"cannot write {target}: {exc.strerror or exc}", 2) from exc
-    click.echo(f"wrote {target} ({tables} table{'s' if tables != 1 else ''})")
+    for dmn_name, name in done.renamed.items():
+        click.echo(f"renamed '{dmn_name}' to {name}")
+    for line in done.report:  # one line per kind of content: what went where
+        click.echo(line)
+    if done.uncited:
+        click.echo(
+            f"note: {done.uncited} rule{'s have' if done.uncited != 1 else ' has'} no "
+            "citation; fill in the Citation column before loading the workbook",
+            err=True,
+        )
+    tables = done.tables
+    written = ", ".join(str(p) for p in done.written)
+    click.echo(f"wrote {written} ({tables} table{'s' if tables != 1 else ''})")
+
+
+@main.command("new")
+@click.argument("table_id")
+@click.argument("target", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@click.option("--title", default="", help="The table's title (About sheet).")
+@click.option("--force", is_flag=True, help="Replace OUT.xlsx if it exists.")
+def new(table_id: str, target: str, title: str, force: bool) -> None:
+    """Write a ready-to-fill workbook for TABLE_ID (snake_case) to OUT.xlsx: every sheet with
+    one worked example row, passing `triage validate` as it is."""
+    from engine.authoring.new import NewWorkbookError, new_workbook
+
+    try:
+        new_workbook(table_id, target, title, force)
+    except NewWorkbookError as error:
+        raise TriageCLIError(error.message, 2 if error.usage else 1) from error
+    except OSError as exc:
+        raise TriageCLIError(f"cannot write {target}: {exc.strerror or exc}", 2) from exc
+    click.echo(f"wrote {target}: replace the example rows, then run triage validate {target}")
 
 
 @main.command("format")

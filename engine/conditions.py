@@ -401,15 +401,16 @@ def type_problems(
     of type ``kind`` (boolean, number, integer, enum, text) with ``allowed`` values.
     ``is_list`` marks a column fed by a multi-hit table, which holds a list of values."""
     problems: list[TypeProblem] = []
+    negated = isinstance(condition, NoneOf)  # not(0.5) holds for every integer, as != 0.5 does
     for item in items_of(condition):
-        problem = _item_problem(item, kind, allowed, is_list)
+        problem = _item_problem(item, kind, allowed, is_list, negated)
         if problem:
             problems.append(problem)
     return problems
 
 
 def _item_problem(
-    item: Item, kind: str, allowed: tuple[Value, ...], is_list: bool
+    item: Item, kind: str, allowed: tuple[Value, ...], is_list: bool, negated: bool = False
 ) -> TypeProblem | None:
     if isinstance(item, IsNull):
         return None
@@ -419,7 +420,7 @@ def _item_problem(
             'list the values to look for, for example \'"a", "b"\', or use not("a")',
         )
     if kind in NUMERIC:
-        return _numeric_problem(item, kind)
+        return _numeric_problem(item, kind, negated)
     if isinstance(item, Between) or (isinstance(item, Compare) and item.op != "!="):
         return TypeProblem(
             f"'{item}' compares order, but this column is {kind}", _choices_fix(kind, allowed)
@@ -441,7 +442,7 @@ def _item_problem(
     return None
 
 
-def _numeric_problem(item: Item, kind: str) -> TypeProblem | None:
+def _numeric_problem(item: Item, kind: str, negated: bool = False) -> TypeProblem | None:
     values = (item.low, item.high) if isinstance(item, Between) else (item.value,)  # type: ignore[union-attr]
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -449,7 +450,12 @@ def _numeric_problem(item: Item, kind: str) -> TypeProblem | None:
                 f"'{format_value(value)}' is not a number",
                 "write a number, a comparison such as '>= 38.5' or a range such as '[1..5]'",
             )
-    if kind == "integer" and isinstance(item, Equals) and not float(item.value).is_integer():  # type: ignore[arg-type]
+    if (
+        kind == "integer"
+        and isinstance(item, Equals)
+        and not negated  # not(0.5) holds for every integer
+        and not float(item.value).is_integer()  # type: ignore[arg-type]
+    ):
         return TypeProblem(
             f"'{item}' is not a whole number, so no integer can equal it",
             "write a whole number, or a range such as '[5..6]'",

@@ -907,7 +907,7 @@ def test_a_dmn_model_becomes_an_editable_workbook(tmp_path: Path) -> None:
         "risk_category",
         "enum",
         None,
-        '"High", "Low", "Medium"',
+        "High, Low, Medium",  # plain words without quotes, as a clinician writes them
     )
     assert sheets["Approval"].rows[5] == ("Name", "risk", "is_affordable", "status", "rate")
     assert sheets["Tests"].rows == (

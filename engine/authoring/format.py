@@ -105,6 +105,20 @@ def format_workbook(path: str | Path, *, check: bool = False) -> FormatResult:
     return FormatResult(path, changed, notes)
 
 
+def leave_formatted(path: str | Path) -> str:
+    """Format a workbook a command has just written (``convert``, ``new``), and say in one
+    line what happened. A written workbook that does not build is still the command's result:
+    it is kept as written, and the line says why it is not formatted, so the author runs
+    ``triage validate`` on it rather than losing it."""
+    try:
+        format_workbook(path)
+    except TriageError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return (f"formatting: not done ({first}); run triage validate {path}, then "
+                f"triage format {path}")
+    return "formatting: drop-downs, header notes, colours and the How to edit sheet rebuilt"
+
+
 def _open_elsewhere(path: Path) -> tuple[str, ...]:
     """Excel keeps ``~$name.xlsx`` (Office drops the name's first two letters when it is
     long) and LibreOffice ``.~lock.name.xlsx#`` beside a workbook it has open; saving
