@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.conditions import format_value
+from engine.conditions import AnyValue, Equals, IsNull, NoneOf, format_value, items_of
 from engine.errors import TriageError
 from engine.labels import name_label, value_label
-from engine.model import InputDef, Kind, Model, OutputDef, Table
+from engine.model import Cell, InputDef, Kind, Model, OutputDef, Table
 from engine.values import text_of
 from engine.workbook import read_workbook
 
@@ -47,24 +47,41 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Words:
+    """A code or a cell as a clinician reads it, with what the author wrote kept beside it
+    (``code`` is empty when the words are the written text), so an author can still find
+    the cell in the workbook."""
+
+    words: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class GridCell:
+    input: str  # the input column's name: the script marks the cells a case matched by it
+    shown: Words
+    any: bool  # "-": matches every case, drawn muted
+
+
+@dataclass(frozen=True)
 class GridRow:
     rule_id: str
     row: int
-    cells: tuple[tuple[str, str], ...]  # (input name, text as written), one per input column
-    outputs: tuple[str, ...]  # words for each output cell
+    cells: tuple[GridCell, ...]  # one per input column
+    outputs: tuple[Words, ...]  # one per output column
     citation: str
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A decision table as the author wrote it, with output values in words."""
+    """A decision table as the author wrote it, in the workbook's words."""
 
     name: str
     sheet: str
     hit_policy: str
     description: str
-    inputs: tuple[tuple[str, str], ...]  # (name, label)
-    outputs: tuple[tuple[str, str], ...]
+    inputs: tuple[Words, ...]  # headers: the label, with the input's name as its code
+    outputs: tuple[Words, ...]
     rows: tuple[GridRow, ...]
 
 
@@ -105,19 +122,49 @@ def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
                    item.required, **more)
 
 
+def _words(words: str, code: str) -> Words:
+    return Words(words, "" if words == code else code)
+
+
+def _cell_words(model: Model, name: str, cell: Cell) -> Words:
+    """A rule's input cell in words: listed values read as their labels (``"at_rest"`` reads
+    "At rest or lying flat"); ranges and comparisons, already readable, stay as written."""
+    written = cell.text.strip() or "-"
+    items = items_of(cell.condition)
+    if not any(isinstance(i, Equals) for i in items):
+        return Words(written)
+    said = [value_label(model, name, i.value) if isinstance(i, Equals)
+            else "not known" if isinstance(i, IsNull) else str(i) for i in items]
+    words = " or ".join(said)
+    if isinstance(cell.condition, NoneOf):
+        words = f"not {words}" if len(said) == 1 else f"not ({words})"
+    return _words(words, written)
+
+
+def _output_words(model: Model, name: str, value: Any) -> Words:
+    if value is None:
+        return Words("")
+    return _words(value_label(model, name, value), _key(value))
+
+
+def _heading(model: Model, name: str) -> Words:
+    return _words(name_label(model, name), name)
+
+
 def _grid(model: Model, table: Table) -> Grid:
     rows = tuple(
         GridRow(rule.rule_id, rule.row,
-                tuple((column.name, cell.text.strip() or "-")
+                tuple(GridCell(column.name, _cell_words(model, column.name, cell),
+                               isinstance(cell.condition, AnyValue))
                       for column, cell in zip(table.inputs, rule.cells, strict=True)),
-                tuple("" if value is None else value_label(model, output.name, value)
+                tuple(_output_words(model, output.name, value)
                       for output, value in zip(table.outputs, rule.outputs, strict=True)),
                 rule.citation)
         for rule in table.rules
     )
     return Grid(table.name, table.sheet, table.hit_policy.value, table.description,
-                tuple((c.name, name_label(model, c.name)) for c in table.inputs),
-                tuple((o.name, name_label(model, o.name)) for o in table.outputs), rows)
+                tuple(_heading(model, c.name) for c in table.inputs),
+                tuple(_heading(model, o.name) for o in table.outputs), rows)
 
 
 def grids(model: Model) -> tuple[Grid, ...]:
@@ -187,7 +234,7 @@ def default_columns(model: Model) -> tuple[str, ...]:
     return (TEST_ID, *(i.name for i in model.inputs), *outputs, NOTE)
 
 
-def page_data(model: Model, table_id: str, evaluate: str,
+def page_data(model: Model, table_id: str, evaluate: str, grids_of: str,
               columns: Sequence[str]) -> dict[str, Any]:
     """What the script reads (embedded as JSON, escaped by ``tojson``)."""
     top = headline(model)
@@ -195,6 +242,7 @@ def page_data(model: Model, table_id: str, evaluate: str,
         "table_id": table_id,
         "input_values": input_words(model),
         "evaluate": evaluate,  # the API's address, wherever the service is mounted
+        "grids": grids_of,  # the grids of another version: ?version=<id>
         "inputs": {i.name: i.kind.value for i in model.inputs},
         "input_labels": {i.name: name_label(model, i.name) for i in model.inputs},
         "outputs": output_words(model),

@@ -46,12 +46,13 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def start_server(workdir: Path, source: Path = ROOT / "decision_tables") -> Serve:
+def start_server(workdir: Path, source: Path = ROOT / "decision_tables",
+                 env: dict[str, str] | None = None) -> Serve:
     """``triage serve`` on a copy of ``source`` (one worker: one page of tests)."""
     tables = workdir / "tables"
     shutil.copytree(source, tables)
     server = Serve(workdir, f"sqlite:///{workdir / 'audit.sqlite3'}", tables=tables,
-                   workers=1)
+                   workers=1, env=env)
     try:
         server.wait("/readyz")
     except BaseException:

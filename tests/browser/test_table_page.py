@@ -105,7 +105,7 @@ def test_the_readme_case_gives_its_disposition_with_the_fired_rows_marked(
     shot("empty-form")
     fill_form(page, model, facts)
     before = evaluations(page)
-    page.locator("button[type=submit]").click()
+    page.locator("#case button[type=submit]").click()
     after(page, before)
     page.wait_for_function("document.querySelector('#headline .code') !== null")
     shot("readme-case")
