@@ -16,11 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from service.api import _table as answering
-from service.api import slot_of, summaries
+from service.api import answering_version, slot_of, summaries
 from service.auth import require_api
 from service.database import DatabaseUnavailable
-from service.errors import ApiError, wants_html
+from service.errors import wants_html
 from service.pages import view
 from service.registry import LoadedTable, TableSlot, iso
 from service.state import state
@@ -48,10 +47,9 @@ def index() -> Response:
 
 @bp.get("/tables/<table_id>")
 def table_page(table_id: str) -> Response:
-    snapshot = state().registry.snapshot
-    slot = snapshot.slots.get(table_id)
-    if slot is None:
-        raise ApiError(404, "unknown_table", f"no table '{table_id[:100]}' is loaded")
+    """The try-a-case page of the serving version (a pinned version's grids are fetched
+    by the script from :func:`table_grids` once that version has answered)."""
+    slot = slot_of(table_id)  # 404: a friendly page for a browser (service.errors)
     loaded = slot.current
     model = loaded.model.model
     return _html(render_template(
@@ -78,7 +76,7 @@ def table_grids(table_id: str) -> Response:
     the version store when this worker does not hold it), so it needs the API's token."""
     require_api()
     version = request.args.get("version") or None
-    loaded = answering(table_id, version)
+    loaded = answering_version(table_id, version)
     serving = loaded is slot_of(table_id).current
     response = _html(render_template("pages/grids.html", table=loaded, serving=serving,
                                      grids=view.grids(loaded.model.model)))
