@@ -12,7 +12,7 @@ import pytest
 
 import engine
 from engine.labels import name_label, value_label
-from tests.browser.conftest import start_server
+from tests.browser.conftest import serious_violations, start_server
 from tests.browser.test_table_page import WORKBOOK, after, evaluations, fired_rows, url
 from tests.service.conftest import TABLE, edit_workbook, example_facts
 from tests.service.servers import Serve, wait_for
@@ -63,6 +63,7 @@ def test_a_pinned_version_highlights_its_own_rules(own_server: Serve, page: Page
     assert fired_text(page, "advice", 0) == old_advice  # the old version's rule, highlighted
     assert ("advice", fired.rule_id) in fired_rows(page)
     assert "pinned" in (page.text_content("#grids-version") or "")
+    assert not serious_violations(page, "pinned")
 
     before = evaluations(page)
     page.select_option("#pin", "")  # back to the serving version: its grids again
@@ -90,6 +91,7 @@ def test_the_page_asks_for_the_api_token_and_keeps_it_for_the_tab(
     assert page.locator("label[for=api-token]").text_content() == "API token"
     assert "API token" in (page.text_content("#problem") or "")
     assert "401" not in (page.text_content("#problem") or "")
+    assert not serious_violations(page, "token-asked")
 
     before = evaluations(page)
     field.fill("not-the-token")
@@ -124,6 +126,7 @@ def test_the_grids_speak_in_labels_and_keep_the_codes(server: Serve, page: Page,
     page.goto(url(server, example_facts()))
     after(page, 0)
     shot("labelled-grids")
+    assert not serious_violations(page, "labelled-grids")
     name = "breathing_difficulty"
     label = name_label(model, name)
     assert label != name, "the bundled workbook no longer labels breathing_difficulty"
