@@ -228,6 +228,7 @@ def test_the_assets_are_served_from_the_package(client: FlaskClient) -> None:
 
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+MARKUP = "<img src=x onerror=alert(2)>"  # no comma or quote: it fits in a list of labels
 
 
 def test_workbook_text_is_escaped_everywhere(make_app: Callable[..., Flask],
@@ -238,15 +239,22 @@ def test_workbook_text_is_escaped_everywhere(make_app: Callable[..., Flask],
     folder.mkdir()
     sheets = set_cells(make_minimal_sheets(), "About", {"B3": "Title " + HOSTILE})
     sheets = set_cells(sheets, "Inputs", {"F2": "Age " + HOSTILE, "G1": "Label",
-                                          "G3": "Temperature " + HOSTILE})
+                                          "G3": "Temperature " + HOSTILE,
+                                          "H1": "Value labels",  # shown in the grids' cells
+                                          "H5": f"Focal {MARKUP}, Multi, Wide"})
     sheets = set_cells(sheets, "Severity", {"G9": "Guideline " + HOSTILE,
                                             "C3": "How serious " + HOSTILE})
+    sheets = set_cells(sheets, "Disposition", {"A4": "Labels",
+                                               "C4": f"Go now {MARKUP}, GP, Self care"})
     write_workbook(folder / "hostile.xlsx", sheets)
     client = make_app(TABLES_DIR=str(folder), GATE_WITH_VALIDATOR=False).test_client()
     listing = client.get("/", headers=HTML).get_data(as_text=True)
     page = client.get("/tables/mini_triage", headers=HTML).get_data(as_text=True)
     grids = client.get("/tables/mini_triage/grids", headers=HTML).get_data(as_text=True)
     assert "&lt;script&gt;alert(" in grids
+    shown = escape(MARKUP)
+    for words in (f"Focal {shown} or Multi", f"Go now {shown}"):  # a cell, an output cell
+        assert words in page and words in grids
     for text in (listing, page, grids):
         assert "<script>alert" not in text and "<img src=x" not in text
     assert "&lt;script&gt;alert(" in listing
