@@ -92,29 +92,34 @@ def _number(value: Any) -> str | None:
     return format_value(value)
 
 
+def _choices(item: InputDef) -> tuple[Any, ...]:
+    """The values a dropdown offers: a boolean's two, an enum's listed ones, else none."""
+    return (True, False) if item.kind is Kind.BOOLEAN else item.allowed_values
+
+
 def controls(model: Model, schema: Mapping[str, Any]) -> tuple[Control, ...]:
-    """The form: enum and boolean inputs as dropdowns (with "not known" when optional),
-    numbers with their unit, range and step, text as a text box."""
+    """The form, one control per input in the Inputs sheet's order (the order the author
+    asks the questions in)."""
     properties = schema.get("properties", {})
-    found = []
-    for item in model.inputs:
-        spec = properties.get(item.name, {})
-        spec = next((s for s in spec.get("anyOf", ()) if s.get("type") != "null"), spec)
-        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
-                                   else item.allowed_values)
-        if values:
-            blank = Option("", "choose…" if item.required else "not known")
-            options = (blank, *(Option(_key(v), value_label(model, item.name, v))
-                                for v in values))
-            found.append(_control(model, item, "select", options=options))
-        elif item.kind in (Kind.NUMBER, Kind.INTEGER):
-            found.append(_control(
-                model, item, "number", minimum=_number(spec.get("minimum")),
-                maximum=_number(spec.get("maximum")),
-                step="1" if item.kind is Kind.INTEGER else "any"))
-        else:
-            found.append(_control(model, item, "text"))
-    return tuple(found)
+    return tuple(_control_for(model, item, properties.get(item.name, {}))
+                 for item in model.inputs)
+
+
+def _control_for(model: Model, item: InputDef, spec: Mapping[str, Any]) -> Control:
+    """Enum and boolean inputs as dropdowns (with "not known" when optional, since a
+    missing fact is not the same as "no"), numbers with their unit, range and step from the
+    API's own JSON Schema ``spec``, text as a text box."""
+    spec = next((s for s in spec.get("anyOf", ()) if s.get("type") != "null"), spec)
+    values = _choices(item)
+    if values:
+        blank = Option("", "choose…" if item.required else "not known")
+        options = (blank, *(Option(_key(v), value_label(model, item.name, v)) for v in values))
+        return _control(model, item, "select", options=options)
+    if item.kind in (Kind.NUMBER, Kind.INTEGER):
+        return _control(model, item, "number", minimum=_number(spec.get("minimum")),
+                        maximum=_number(spec.get("maximum")),
+                        step="1" if item.kind is Kind.INTEGER else "any")
+    return _control(model, item, "text")
 
 
 def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
@@ -123,6 +128,7 @@ def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
 
 
 def _words(words: str, code: str) -> Words:
+    """The code is shown beside the words only where it says something else."""
     return Words(words, "" if words == code else code)
 
 
@@ -168,6 +174,7 @@ def _grid(model: Model, table: Table) -> Grid:
 
 
 def grids(model: Model) -> tuple[Grid, ...]:
+    """Every decision table of ``model``, in evaluation order (the order the page lists)."""
     return tuple(_grid(model, table) for table in model.tables)
 
 
@@ -199,9 +206,7 @@ def input_words(model: Model) -> dict[str, dict[str, str]]:
     """For each enum and boolean input, the words for each of its values."""
     found: dict[str, dict[str, str]] = {}
     for item in model.inputs:
-        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
-                                   else item.allowed_values)
-        if values:
+        if values := _choices(item):
             found[item.name] = {_key(v): value_label(model, item.name, v) for v in values}
     return found
 

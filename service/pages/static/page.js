@@ -103,25 +103,27 @@
     history.replaceState(null, "", query.size ? "?" + query : location.pathname);
   }
 
-  async function evaluate(startedAt) {
-    const mine = ++sequence;
-    const body = request();
-    remember(body);
-    let answer;
-    let status;
+  async function ask(body) {
+    // the API's answer as { status, answer }; a network failure is status 0 with a message
     try {
       const response = await fetch(data.evaluate, {
         method: "POST",
         headers: { ...headers("application/json"), "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
-      status = response.status;
-      answer = await response.json();
+      return { status: response.status, answer: await response.json() };
     } catch (error) {
-      status = 0;
-      answer = { message: "The service did not answer (" + error.message + ")." };
+      const message = "The service did not answer (" + error.message + ").";
+      return { status: 0, answer: { message: message } };
     }
-    if (status === 200) await showGrids(answer.version);
+  }
+
+  async function evaluate(startedAt) {
+    const mine = ++sequence;
+    const body = request();
+    remember(body);
+    const { status, answer } = await ask(body);
+    if (status === 200) await showGrids(answer.version); // before drawing: rows to mark
     if (mine !== sequence) return; // a newer change is on its way
     timings.evaluations += 1;
     if (status === 200) drawAnswer(body, answer);
@@ -188,10 +190,10 @@
     evaluate(performance.now());
   }
 
-  function drawProblem(status, answer) {
-    clearErrors();
+  function markFields(errors) {
+    // each error next to its field; the ones that name no field of the form are returned
     const general = [];
-    for (const problem of answer.errors || []) {
+    for (const problem of errors) {
       const field = String(problem.field).replace(/^facts\./, "");
       const slot = $("err-" + field);
       if (slot && slot.classList.contains("error")) {
@@ -201,18 +203,27 @@
         general.push(field + ": " + problem.message);
       }
     }
+    return general;
+  }
+
+  function problemHeadline(status, answer) {
+    const count = (answer.errors || []).length;
+    if (status === 401) return askForToken();
+    if (status === 422) {
+      return "The case is not complete or not valid: " + count + " field" +
+        (count === 1 ? "" : "s") + " to fix (shown next to each).";
+    }
+    return answer.message || "The service answered " + status + ".";
+  }
+
+  function drawProblem(status, answer) {
+    clearErrors();
+    const general = markFields(answer.errors || []);
+    const headline = problemHeadline(status, answer);
     $("answer").hidden = true;
     const box = $("problem");
     box.hidden = false;
-    box.textContent = "";
-    const count = (answer.errors || []).length;
-    const headline = status === 401 ? askForToken()
-      : status === 422
-        ? "The case is not complete or not valid: " + count + " field" +
-          (count === 1 ? "" : "s") + " to fix (shown next to each)."
-        : answer.message || "The service answered " + status + ".";
-    box.append(element("p", headline));
-    for (const line of general) box.append(element("p", line));
+    box.replaceChildren(element("p", headline), ...general.map((line) => element("p", line)));
     $("status").textContent = headline;
     markRules([]);
     $("fired").replaceChildren();
