@@ -363,3 +363,20 @@ def test_the_grids_read_in_labels_with_the_codes_beside(client: FlaskClient) -> 
     for value in output.allowed_values:
         words = escape(value_label(model, "disposition", value))
         assert f"{words}<code class=\"code\">{value}</code>" in page
+
+
+def test_the_grids_of_a_version_only_the_store_holds(make_app: Callable[..., Flask],
+                                                     tables_dir: Path) -> None:
+    """A worker that keeps no earlier version still draws one pinned on the page: it is
+    loaded from the version store, as the API loads it."""
+    client = make_app(KEEP_PREVIOUS_VERSIONS=0).test_client()
+    first = client.get(f"/v1/tables/{TABLE}").get_json()["version"]
+    cell, old = _advice_cell(engine.load(WORKBOOK), example_facts())
+    edit_workbook(tables_dir / WORKBOOK.name, "Advice", cell, "Edited advice")
+    client.post("/v1/admin/reload", headers=admin())
+    held = client.get(f"/v1/tables/{TABLE}").get_json()
+    assert held["version"] != first and held["previous_versions"] == []
+    pinned = client.get(f"{PAGE}/grids?version={first}", headers=HTML)
+    assert pinned.status_code == 200
+    assert escape(old) in pinned.get_data(as_text=True)
+    assert Tags(pinned.get_data(as_text=True)).find("div", id="grids")[0]["data-version"] == first
