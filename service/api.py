@@ -32,7 +32,7 @@ def slot_of(table_id: str) -> TableSlot:
     return slot
 
 
-def _table(table_id: str, version: str | None) -> LoadedTable:
+def answering_version(table_id: str, version: str | None) -> LoadedTable:
     """The version that answers: the one serving, or the pinned one, from the version store
     when this worker does not hold it."""
     slot = slot_of(table_id)
@@ -130,7 +130,7 @@ def evaluate(table_id: str) -> Response:
     """Evaluate one case: ``{"facts": {...}, "version": optional}``."""
     slot_of(table_id)  # an unknown table is 404 whatever the body holds
     facts, version = body.single(body.read_json())
-    loaded = _table(table_id, version)
+    loaded = answering_version(table_id, version)
     _, answer = decide(loaded, facts)
     return _send(_head(loaded) + answer)
 
@@ -140,7 +140,7 @@ def evaluate_batch(table_id: str) -> Response:
     """Evaluate many cases; results in the same order, each with its own status."""
     slot_of(table_id)
     cases, version = body.batch(body.read_json())
-    loaded = _table(table_id, version)
+    loaded = answering_version(table_id, version)
     results: list[str] = []
     rows: list[AuditRow] = []
     decisions: list[Decision] = []

@@ -219,7 +219,7 @@ def document(
                           "security": [], "responses": {"200": {
                               "description": "HTML", "content": {"text/html": {
                                   "schema": {"type": "string"}}}}}}},
-        **_pages(table_id),
+        **_pages(table_id, api_security),
         "/v1/tables": {"get": {
             "operationId": "listTables",
             "summary": "Tables being served, and the last load result of every file",
@@ -275,7 +275,7 @@ def document(
     }
 
 
-def _pages(table_id: list[dict[str, Any]]) -> dict[str, Any]:
+def _pages(table_id: list[dict[str, Any]], api_security: list[Any]) -> dict[str, Any]:
     """The pages for browsers (:mod:`service.pages`): HTML, not part of the JSON API. An
     unknown table is a 404 page for a browser and the usual JSON error for others."""
     def page(operation: str, summary: str, kind: str = "text/html",
@@ -288,9 +288,19 @@ def _pages(table_id: list[dict[str, Any]]) -> dict[str, Any]:
             responses["404"] = missing
         return {"get": {"operationId": operation, "summary": summary, "security": [], **more,
                         "responses": responses}}
+    version = {"name": "version", "in": "query", "required": False,
+               "schema": {"type": "string"},
+               "description": "A version ever accepted (its content hash); none: the one serving"}
+    grids = page("tableGrids", "One version's decision tables as grids (an HTML fragment the "
+                 "table page swaps in when a pinned version answers)",
+                 parameters=[*table_id, version])
+    grids["get"]["security"] = api_security  # it may load a version from the version store
+    for code in (401, 503):
+        grids["get"]["responses"][str(code)] = _json(_ref("Error"), _ERRORS[code])
     return {
         "/tables/{table_id}": page("tablePage", "A page to try cases against a table (HTML)",
                                    parameters=table_id),
+        "/tables/{table_id}/grids": grids,
         "/pages/page.js": page("pageScript", "The pages' script", "text/javascript"),
         "/pages/page.css": page("pageStyle", "The pages' style sheet", "text/css"),
     }

@@ -16,9 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from service.api import summaries
+from service.api import answering_version, slot_of, summaries
+from service.auth import require_api
 from service.database import DatabaseUnavailable
-from service.errors import ApiError, wants_html
+from service.errors import wants_html
 from service.pages import view
 from service.registry import LoadedTable, TableSlot, iso
 from service.state import state
@@ -46,10 +47,9 @@ def index() -> Response:
 
 @bp.get("/tables/<table_id>")
 def table_page(table_id: str) -> Response:
-    snapshot = state().registry.snapshot
-    slot = snapshot.slots.get(table_id)
-    if slot is None:
-        raise ApiError(404, "unknown_table", f"no table '{table_id[:100]}' is loaded")
+    """The try-a-case page of the serving version (a pinned version's grids are fetched
+    by the script from :func:`table_grids` once that version has answered)."""
+    slot = slot_of(table_id)  # 404: a friendly page for a browser (service.errors)
     loaded = slot.current
     model = loaded.model.model
     return _html(render_template(
@@ -58,12 +58,32 @@ def table_page(table_id: str) -> Response:
         about=model.about,
         controls=view.controls(model, loaded.input_schema),
         grids=view.grids(model),
+        serving=True,
         versions=_versions(slot),
         failure=_failure(loaded),
         data=view.page_data(model, loaded.table_id,
                             url_for("tables.evaluate", table_id=loaded.table_id),
+                            url_for("pages.table_grids", table_id=loaded.table_id),
                             _tests_columns(loaded)),
     ))
+
+
+@bp.get("/tables/<table_id>/grids")
+def table_grids(table_id: str) -> Response:
+    """The grids of the version that answered a pinned case, for the page's script to swap
+    in: a pinned version's rows may differ from the serving version's, and highlighting
+    them on the wrong rules would mislead. The version is found as the API finds it (from
+    the version store when this worker does not hold it), so it needs the API's token."""
+    require_api()
+    version = request.args.get("version") or None
+    loaded = answering_version(table_id, version)
+    serving = loaded is slot_of(table_id).current
+    response = _html(render_template("pages/grids.html", table=loaded, serving=serving,
+                                     grids=view.grids(loaded.model.model)))
+    if version:  # a version id is a hash of the workbook: its rules never change
+        response.cache_control.private = True
+        response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/pages/page.js")

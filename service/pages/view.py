@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.conditions import format_value
+from engine.conditions import AnyValue, Equals, IsNull, NoneOf, format_value, items_of
 from engine.errors import TriageError
 from engine.labels import name_label, value_label
-from engine.model import InputDef, Kind, Model, OutputDef, Table
+from engine.model import Cell, InputDef, Kind, Model, OutputDef, Table
 from engine.values import text_of
 from engine.workbook import read_workbook
 
@@ -47,24 +47,41 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Words:
+    """A code or a cell as a clinician reads it, with what the author wrote kept beside it
+    (``code`` is empty when the words are the written text), so an author can still find
+    the cell in the workbook."""
+
+    words: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class GridCell:
+    input: str  # the input column's name: the script marks the cells a case matched by it
+    shown: Words
+    any: bool  # "-": matches every case, drawn muted
+
+
+@dataclass(frozen=True)
 class GridRow:
     rule_id: str
     row: int
-    cells: tuple[tuple[str, str], ...]  # (input name, text as written), one per input column
-    outputs: tuple[str, ...]  # words for each output cell
+    cells: tuple[GridCell, ...]  # one per input column
+    outputs: tuple[Words, ...]  # one per output column
     citation: str
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A decision table as the author wrote it, with output values in words."""
+    """A decision table as the author wrote it, in the workbook's words."""
 
     name: str
     sheet: str
     hit_policy: str
     description: str
-    inputs: tuple[tuple[str, str], ...]  # (name, label)
-    outputs: tuple[tuple[str, str], ...]
+    inputs: tuple[Words, ...]  # headers: the label, with the input's name as its code
+    outputs: tuple[Words, ...]
     rows: tuple[GridRow, ...]
 
 
@@ -75,29 +92,34 @@ def _number(value: Any) -> str | None:
     return format_value(value)
 
 
+def _choices(item: InputDef) -> tuple[Any, ...]:
+    """The values a dropdown offers: a boolean's two, an enum's listed ones, else none."""
+    return (True, False) if item.kind is Kind.BOOLEAN else item.allowed_values
+
+
 def controls(model: Model, schema: Mapping[str, Any]) -> tuple[Control, ...]:
-    """The form: enum and boolean inputs as dropdowns (with "not known" when optional),
-    numbers with their unit, range and step, text as a text box."""
+    """The form, one control per input in the Inputs sheet's order (the order the author
+    asks the questions in)."""
     properties = schema.get("properties", {})
-    found = []
-    for item in model.inputs:
-        spec = properties.get(item.name, {})
-        spec = next((s for s in spec.get("anyOf", ()) if s.get("type") != "null"), spec)
-        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
-                                   else item.allowed_values)
-        if values:
-            blank = Option("", "choose…" if item.required else "not known")
-            options = (blank, *(Option(_key(v), value_label(model, item.name, v))
-                                for v in values))
-            found.append(_control(model, item, "select", options=options))
-        elif item.kind in (Kind.NUMBER, Kind.INTEGER):
-            found.append(_control(
-                model, item, "number", minimum=_number(spec.get("minimum")),
-                maximum=_number(spec.get("maximum")),
-                step="1" if item.kind is Kind.INTEGER else "any"))
-        else:
-            found.append(_control(model, item, "text"))
-    return tuple(found)
+    return tuple(_control_for(model, item, properties.get(item.name, {}))
+                 for item in model.inputs)
+
+
+def _control_for(model: Model, item: InputDef, spec: Mapping[str, Any]) -> Control:
+    """Enum and boolean inputs as dropdowns (with "not known" when optional, since a
+    missing fact is not the same as "no"), numbers with their unit, range and step from the
+    API's own JSON Schema ``spec``, text as a text box."""
+    spec = next((s for s in spec.get("anyOf", ()) if s.get("type") != "null"), spec)
+    values = _choices(item)
+    if values:
+        blank = Option("", "choose…" if item.required else "not known")
+        options = (blank, *(Option(_key(v), value_label(model, item.name, v)) for v in values))
+        return _control(model, item, "select", options=options)
+    if item.kind in (Kind.NUMBER, Kind.INTEGER):
+        return _control(model, item, "number", minimum=_number(spec.get("minimum")),
+                        maximum=_number(spec.get("maximum")),
+                        step="1" if item.kind is Kind.INTEGER else "any")
+    return _control(model, item, "text")
 
 
 def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
@@ -105,22 +127,54 @@ def _control(model: Model, item: InputDef, kind: str, **more: Any) -> Control:
                    item.required, **more)
 
 
+def _words(words: str, code: str) -> Words:
+    """The code is shown beside the words only where it says something else."""
+    return Words(words, "" if words == code else code)
+
+
+def _cell_words(model: Model, name: str, cell: Cell) -> Words:
+    """A rule's input cell in words: listed values read as their labels (``"at_rest"`` reads
+    "At rest or lying flat"); ranges and comparisons, already readable, stay as written."""
+    written = cell.text.strip() or "-"
+    items = items_of(cell.condition)
+    if not any(isinstance(i, Equals) for i in items):
+        return Words(written)
+    said = [value_label(model, name, i.value) if isinstance(i, Equals)
+            else "not known" if isinstance(i, IsNull) else str(i) for i in items]
+    words = " or ".join(said)
+    if isinstance(cell.condition, NoneOf):
+        words = f"not {words}" if len(said) == 1 else f"not ({words})"
+    return _words(words, written)
+
+
+def _output_words(model: Model, name: str, value: Any) -> Words:
+    if value is None:
+        return Words("")
+    return _words(value_label(model, name, value), _key(value))
+
+
+def _heading(model: Model, name: str) -> Words:
+    return _words(name_label(model, name), name)
+
+
 def _grid(model: Model, table: Table) -> Grid:
     rows = tuple(
         GridRow(rule.rule_id, rule.row,
-                tuple((column.name, cell.text.strip() or "-")
+                tuple(GridCell(column.name, _cell_words(model, column.name, cell),
+                               isinstance(cell.condition, AnyValue))
                       for column, cell in zip(table.inputs, rule.cells, strict=True)),
-                tuple("" if value is None else value_label(model, output.name, value)
+                tuple(_output_words(model, output.name, value)
                       for output, value in zip(table.outputs, rule.outputs, strict=True)),
                 rule.citation)
         for rule in table.rules
     )
     return Grid(table.name, table.sheet, table.hit_policy.value, table.description,
-                tuple((c.name, name_label(model, c.name)) for c in table.inputs),
-                tuple((o.name, name_label(model, o.name)) for o in table.outputs), rows)
+                tuple(_heading(model, c.name) for c in table.inputs),
+                tuple(_heading(model, o.name) for o in table.outputs), rows)
 
 
 def grids(model: Model) -> tuple[Grid, ...]:
+    """Every decision table of ``model``, in evaluation order (the order the page lists)."""
     return tuple(_grid(model, table) for table in model.tables)
 
 
@@ -152,9 +206,7 @@ def input_words(model: Model) -> dict[str, dict[str, str]]:
     """For each enum and boolean input, the words for each of its values."""
     found: dict[str, dict[str, str]] = {}
     for item in model.inputs:
-        values: tuple[Any, ...] = ((True, False) if item.kind is Kind.BOOLEAN
-                                   else item.allowed_values)
-        if values:
+        if values := _choices(item):
             found[item.name] = {_key(v): value_label(model, item.name, v) for v in values}
     return found
 
@@ -187,7 +239,7 @@ def default_columns(model: Model) -> tuple[str, ...]:
     return (TEST_ID, *(i.name for i in model.inputs), *outputs, NOTE)
 
 
-def page_data(model: Model, table_id: str, evaluate: str,
+def page_data(model: Model, table_id: str, evaluate: str, grids_of: str,
               columns: Sequence[str]) -> dict[str, Any]:
     """What the script reads (embedded as JSON, escaped by ``tojson``)."""
     top = headline(model)
@@ -195,6 +247,7 @@ def page_data(model: Model, table_id: str, evaluate: str,
         "table_id": table_id,
         "input_values": input_words(model),
         "evaluate": evaluate,  # the API's address, wherever the service is mounted
+        "grids": grids_of,  # the grids of another version: ?version=<id>
         "inputs": {i.name: i.kind.value for i in model.inputs},
         "input_labels": {i.name: name_label(model, i.name) for i in model.inputs},
         "outputs": output_words(model),

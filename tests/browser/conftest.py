@@ -46,12 +46,13 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def start_server(workdir: Path, source: Path = ROOT / "decision_tables") -> Serve:
+def start_server(workdir: Path, source: Path = ROOT / "decision_tables",
+                 env: dict[str, str] | None = None) -> Serve:
     """``triage serve`` on a copy of ``source`` (one worker: one page of tests)."""
     tables = workdir / "tables"
     shutil.copytree(source, tables)
     server = Serve(workdir, f"sqlite:///{workdir / 'audit.sqlite3'}", tables=tables,
-                   workers=1)
+                   workers=1, env=env)
     try:
         server.wait("/readyz")
     except BaseException:
@@ -106,3 +107,17 @@ def shot(page: Page, tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return take
+
+
+def serious_violations(page: Page, step: str) -> list[tuple[str, str, list[Any]]]:
+    """axe-core's serious and critical violations on the page as it is now (the vendored
+    copy, injected; printed with the minor ones)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    assert result["testEngine"]["name"] == "axe-core" and result["passes"] is not None
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
+           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    others = [(v["id"], v["impact"]) for v in result["violations"]
+              if v["impact"] not in ("serious", "critical")]
+    print(f"axe {step}: {len(result['violations'])} violations; minor/moderate: {others}")
+    return bad

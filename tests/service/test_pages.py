@@ -16,12 +16,13 @@ import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 import engine
 from engine.labels import name_label, value_label
 from engine.model import Kind
 from tests.conftest import make_minimal_sheets
-from tests.service.conftest import TABLE, WORKBOOK, admin, edit_workbook
+from tests.service.conftest import TABLE, WORKBOOK, admin, edit_workbook, example_facts
 from tests.xlsx import set_cells, write_workbook
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -227,6 +228,7 @@ def test_the_assets_are_served_from_the_package(client: FlaskClient) -> None:
 
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+MARKUP = "<img src=x onerror=alert(2)>"  # no comma or quote: it fits in a list of labels
 
 
 def test_workbook_text_is_escaped_everywhere(make_app: Callable[..., Flask],
@@ -237,14 +239,23 @@ def test_workbook_text_is_escaped_everywhere(make_app: Callable[..., Flask],
     folder.mkdir()
     sheets = set_cells(make_minimal_sheets(), "About", {"B3": "Title " + HOSTILE})
     sheets = set_cells(sheets, "Inputs", {"F2": "Age " + HOSTILE, "G1": "Label",
-                                          "G3": "Temperature " + HOSTILE})
+                                          "G3": "Temperature " + HOSTILE,
+                                          "H1": "Value labels",  # shown in the grids' cells
+                                          "H5": f"Focal {MARKUP}, Multi, Wide"})
     sheets = set_cells(sheets, "Severity", {"G9": "Guideline " + HOSTILE,
                                             "C3": "How serious " + HOSTILE})
+    sheets = set_cells(sheets, "Disposition", {"A4": "Labels",
+                                               "C4": f"Go now {MARKUP}, GP, Self care"})
     write_workbook(folder / "hostile.xlsx", sheets)
     client = make_app(TABLES_DIR=str(folder), GATE_WITH_VALIDATOR=False).test_client()
     listing = client.get("/", headers=HTML).get_data(as_text=True)
     page = client.get("/tables/mini_triage", headers=HTML).get_data(as_text=True)
-    for text in (listing, page):
+    grids = client.get("/tables/mini_triage/grids", headers=HTML).get_data(as_text=True)
+    assert "&lt;script&gt;alert(" in grids
+    shown = escape(MARKUP)
+    for words in (f"Focal {shown} or Multi", f"Go now {shown}"):  # a cell, an output cell
+        assert words in page and words in grids
+    for text in (listing, page, grids):
         assert "<script>alert" not in text and "<img src=x" not in text
     assert "&lt;script&gt;alert(" in listing
     assert page.count("&lt;script&gt;alert(") >= 3  # title, help text, citation
@@ -292,3 +303,80 @@ def test_a_copy_of_the_bundled_folder_serves(make_app: Callable[..., Flask],
     client = make_app(TABLES_DIR=str(folder)).test_client()
     for table in client.get("/v1/tables").get_json()["tables"]:
         assert client.get(f"/tables/{table['id']}", headers=HTML).status_code == 200
+
+
+def _advice_cell(model: Any, facts: dict[str, Any]) -> tuple[str, str]:
+    """The Advice sheet's cell of the rule that advises ``facts``, and its text."""
+    fired = next(f for f in model.evaluate(facts).fired if f.table == "advice")
+    table = next(t for t in model.model.tables if t.name == "advice")
+    rule = next(r for r in table.rules if r.rule_id == fired.rule_id)
+    column = "".join(c for c in table.outputs[0].location.cell if c.isalpha())
+    return f"{column}{rule.row}", str(rule.outputs[0])
+
+
+def test_the_grids_of_a_pinned_version_are_its_own(client: FlaskClient,
+                                                   tables_dir: Path) -> None:
+    first = client.get(f"/v1/tables/{TABLE}").get_json()["version"]
+    cell, old = _advice_cell(engine.load(WORKBOOK), example_facts())
+    edit_workbook(tables_dir / WORKBOOK.name, "Advice", cell, "Edited advice")
+    client.post("/v1/admin/reload", headers=admin())
+    second = client.get(f"/v1/tables/{TABLE}").get_json()["version"]
+    assert second != first
+
+    pinned = client.get(f"{PAGE}/grids?version={first}", headers=HTML)
+    assert pinned.status_code == 200 and pinned.mimetype == "text/html"
+    tags = Tags(pinned.get_data(as_text=True))
+    assert tags.find("div", id="grids")[0]["data-version"] == first
+    assert "pinned" in tags.text["grids-version"]
+    assert escape(old) in pinned.get_data(as_text=True)
+    assert "Edited advice" not in pinned.get_data(as_text=True)
+
+    serving = client.get(f"{PAGE}/grids", headers=HTML).get_data(as_text=True)
+    assert Tags(serving).find("div", id="grids")[0]["data-version"] == second
+    assert "Edited advice" in serving and "pinned" not in Tags(serving).text["grids-version"]
+    assert client.get(f"{PAGE}/grids?version=nope", headers=HTML).status_code == 404
+
+
+def test_the_grids_of_a_version_need_the_api_token_when_one_is_set(
+        make_app: Callable[..., Flask]) -> None:
+    client = make_app(API_TOKEN="grids-token").test_client()
+    assert client.get(PAGE, headers=HTML).status_code == 200  # the form itself is open
+    assert client.get(f"{PAGE}/grids", headers=HTML).status_code == 401
+    allowed = client.get(f"{PAGE}/grids",
+                         headers={**HTML, "Authorization": "Bearer grids-token"})
+    assert allowed.status_code == 200
+    tags = Tags(client.get(PAGE, headers=HTML).get_data(as_text=True))
+    token = tags.find("input", id="api-token")[0]
+    assert token["type"] == "password" and "hidden" in tags.find("form", id="auth")[0]
+    assert tags.find("label", for_="api-token")
+
+
+def test_the_grids_read_in_labels_with_the_codes_beside(client: FlaskClient) -> None:
+    model = engine.load(WORKBOOK).model
+    page = client.get(PAGE, headers=HTML).get_data(as_text=True)
+    labelled = [i for i in model.inputs if i.label and i.label != i.name]
+    assert labelled, "the bundled workbook labels no input"
+    for item in labelled[:5]:  # a header: the label, then the name as code
+        assert f"{escape(item.label)}<code class=\"code\">{item.name}</code>" in page
+    output = model.output("disposition")
+    assert output is not None and output.labels
+    for value in output.allowed_values:
+        words = escape(value_label(model, "disposition", value))
+        assert f"{words}<code class=\"code\">{value}</code>" in page
+
+
+def test_the_grids_of_a_version_only_the_store_holds(make_app: Callable[..., Flask],
+                                                     tables_dir: Path) -> None:
+    """A worker that keeps no earlier version still draws one pinned on the page: it is
+    loaded from the version store, as the API loads it."""
+    client = make_app(KEEP_PREVIOUS_VERSIONS=0).test_client()
+    first = client.get(f"/v1/tables/{TABLE}").get_json()["version"]
+    cell, old = _advice_cell(engine.load(WORKBOOK), example_facts())
+    edit_workbook(tables_dir / WORKBOOK.name, "Advice", cell, "Edited advice")
+    client.post("/v1/admin/reload", headers=admin())
+    held = client.get(f"/v1/tables/{TABLE}").get_json()
+    assert held["version"] != first and held["previous_versions"] == []
+    pinned = client.get(f"{PAGE}/grids?version={first}", headers=HTML)
+    assert pinned.status_code == 200
+    assert escape(old) in pinned.get_data(as_text=True)
+    assert Tags(pinned.get_data(as_text=True)).find("div", id="grids")[0]["data-version"] == first

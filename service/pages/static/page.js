@@ -2,7 +2,11 @@
 //
 // Everything shown comes from POST /v1/tables/<id>/evaluate, exactly as an integrator gets
 // it; this file only draws it. Text is always set with textContent (never innerHTML), so
-// nothing from the workbook, the answer or the form can become markup.
+// nothing from the workbook, the answer or the form can become markup. The one piece of
+// markup taken in is the grids of a pinned version, rendered (and escaped) by the server's
+// own template and parsed with DOMParser, which runs no script.
+// With an API token configured the API answers 401 until the page sends one: the token is
+// asked for in a password field, kept in sessionStorage only (this tab, until it closes).
 // Timings for the browser tests: window.triagePage.interactive (ms after navigation start)
 // and window.triagePage.changes (ms from a change of the form to its result drawn).
 "use strict";
@@ -17,6 +21,8 @@
   let sequence = 0; // an answer to an older request is dropped
   let last = null; // { request, answer } of the last answer drawn
   let pending = null; // debounce timer for typing
+  const TOKEN = "triage-api-token"; // its sessionStorage key
+  const gridsByVersion = new Map([[$("grids").dataset.version, $("grids")]]); // built once each
 
   const plain = (code) => String(code).replace(/_/g, " ").trim();
 
@@ -57,6 +63,20 @@
     return found;
   }
 
+  function token() {
+    try {
+      return sessionStorage.getItem(TOKEN) || "";
+    } catch (error) {
+      return ""; // storage refused (a private window's policy): no token is kept
+    }
+  }
+
+  function headers(accept) {
+    const sent = { Accept: accept };
+    if (token()) sent.Authorization = "Bearer " + token();
+    return sent;
+  }
+
   function request() {
     const body = { facts: facts() };
     if (pin && pin.value) body.version = pin.value;
@@ -83,24 +103,27 @@
     history.replaceState(null, "", query.size ? "?" + query : location.pathname);
   }
 
+  async function ask(body) {
+    // the API's answer as { status, answer }; a network failure is status 0 with a message
+    try {
+      const response = await fetch(data.evaluate, {
+        method: "POST",
+        headers: { ...headers("application/json"), "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, answer: await response.json() };
+    } catch (error) {
+      const message = "The service did not answer (" + error.message + ").";
+      return { status: 0, answer: { message: message } };
+    }
+  }
+
   async function evaluate(startedAt) {
     const mine = ++sequence;
     const body = request();
     remember(body);
-    let answer;
-    let status;
-    try {
-      const response = await fetch(data.evaluate, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-      });
-      status = response.status;
-      answer = await response.json();
-    } catch (error) {
-      status = 0;
-      answer = { message: "The service did not answer (" + error.message + ")." };
-    }
+    const { status, answer } = await ask(body);
+    if (status === 200) await showGrids(answer.version); // before drawing: rows to mark
     if (mine !== sequence) return; // a newer change is on its way
     timings.evaluations += 1;
     if (status === 200) drawAnswer(body, answer);
@@ -108,10 +131,69 @@
     if (startedAt !== undefined) timings.changes.push(performance.now() - startedAt);
   }
 
-  function drawProblem(status, answer) {
-    clearErrors();
+  // --- the grids show the rules of the version that answered --------------------------------
+
+  async function gridsOf(version) {
+    const response = await fetch(data.grids + "?version=" + encodeURIComponent(version),
+      { headers: headers("text/html") });
+    if (!response.ok) throw new Error("the service answered " + response.status);
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const grids = page.getElementById("grids");
+    if (!grids) throw new Error("the answer holds no grids");
+    return document.adoptNode(grids);
+  }
+
+  async function showGrids(version) {
+    // a pinned version's rows may differ from the serving version's: highlighting its
+    // fired rows on another version's rules would show the wrong rules
+    const shown = $("grids");
+    if (shown.dataset.version === version) return;
+    try {
+      if (!gridsByVersion.has(version)) gridsByVersion.set(version, await gridsOf(version));
+      $("grids").replaceWith(gridsByVersion.get(version));
+    } catch (error) {
+      $("grids-version").textContent = "The rules of version " + version.slice(0, 12) +
+        " could not be fetched (" + error.message + "); the grids below are of version " +
+        shown.dataset.version.slice(0, 12) + ", so their highlighted rows may be wrong.";
+    }
+  }
+
+  // --- the API token, when the service asks for one ----------------------------------------
+
+  function askForToken() {
+    const rejected = token() !== "";
+    try {
+      sessionStorage.removeItem(TOKEN); // a token refused is not sent again
+    } catch (error) { /* nothing was kept */ }
+    $("auth").hidden = false;
+    $("auth-message").textContent = rejected
+      ? "The API token was not accepted. Check it and enter it again."
+      : "This service answers only with an API token. Enter it to try cases.";
+    return rejected ? "The API token was not accepted: enter it again under “API token”."
+      : "The service needs an API token: enter it under “API token” above the case.";
+  }
+
+  function useToken(event) {
+    event.preventDefault();
+    const field = $("api-token");
+    if (!field.value.trim()) {
+      $("auth-message").textContent = "Enter the token first.";
+      return;
+    }
+    try {
+      sessionStorage.setItem(TOKEN, field.value.trim());
+    } catch (error) {
+      $("auth-message").textContent = "This browser refused to keep the token for this tab.";
+      return;
+    }
+    field.value = ""; // kept in sessionStorage only, not in the page
+    evaluate(performance.now());
+  }
+
+  function markFields(errors) {
+    // each error next to its field; the ones that name no field of the form are returned
     const general = [];
-    for (const problem of answer.errors || []) {
+    for (const problem of errors) {
       const field = String(problem.field).replace(/^facts\./, "");
       const slot = $("err-" + field);
       if (slot && slot.classList.contains("error")) {
@@ -121,17 +203,27 @@
         general.push(field + ": " + problem.message);
       }
     }
+    return general;
+  }
+
+  function problemHeadline(status, answer) {
+    const count = (answer.errors || []).length;
+    if (status === 401) return askForToken();
+    if (status === 422) {
+      return "The case is not complete or not valid: " + count + " field" +
+        (count === 1 ? "" : "s") + " to fix (shown next to each).";
+    }
+    return answer.message || "The service answered " + status + ".";
+  }
+
+  function drawProblem(status, answer) {
+    clearErrors();
+    const general = markFields(answer.errors || []);
+    const headline = problemHeadline(status, answer);
     $("answer").hidden = true;
     const box = $("problem");
     box.hidden = false;
-    box.textContent = "";
-    const count = (answer.errors || []).length;
-    const headline = status === 422
-      ? "The case is not complete or not valid: " + count + " field" + (count === 1 ? "" : "s") +
-        " to fix (shown next to each)."
-      : answer.message || "The service answered " + status + ".";
-    box.append(element("p", headline));
-    for (const line of general) box.append(element("p", line));
+    box.replaceChildren(element("p", headline), ...general.map((line) => element("p", line)));
     $("status").textContent = headline;
     markRules([]);
     $("fired").replaceChildren();
@@ -140,6 +232,7 @@
 
   function drawAnswer(body, answer) {
     clearErrors();
+    $("auth").hidden = true;
     last = { request: body, answer: answer };
     $("problem").hidden = true;
     $("answer").hidden = false;
@@ -239,8 +332,10 @@
 
   function curl() {
     const body = JSON.stringify(request()).replace(/'/g, "'\\''");
+    // the token itself never goes to the clipboard: the shell fills it in
+    const auth = token() ? "  -H \"Authorization: Bearer $TRIAGE_API_TOKEN\" \\\n" : "";
     return "curl -s -X POST '" + location.origin + data.evaluate + "' \\\n" +
-      "  -H 'Content-Type: application/json' \\\n  -d '" + body + "'";
+      "  -H 'Content-Type: application/json' \\\n" + auth + "  -d '" + body + "'";
   }
 
   function cell(value) {
@@ -321,6 +416,7 @@
     clearTimeout(pending);
     evaluate(performance.now());
   });
+  $("auth").addEventListener("submit", useToken);
   $("copy-curl").addEventListener("click", () => copy(curl(), "The curl command"));
   $("copy-row").addEventListener("click", () => copy(testsRow(), "The Tests-sheet row"));
   const filled = prefill();
