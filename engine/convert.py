@@ -185,6 +185,10 @@ def _about_sheet(model: Model, names: _Names, origin: str) -> Sheet:
             ("Clinical reviewer", about.clinical_reviewer or None),
             ("Review date", about.review_date or None),
             ("Description", description.strip() or None),
+            # optional fields: a row only where the table sets one (docs/workbook-format.md)
+            *((label, value) for label, value in (("CDS hook", about.cds_hook),
+                                                  ("Card indicators", about.card_indicators))
+              if value),
         ),
     )
 

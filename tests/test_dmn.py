@@ -899,7 +899,9 @@ def test_a_dmn_model_becomes_an_editable_workbook(tmp_path: Path) -> None:
     assert "renamed 'Risk Category' to risk_category" in result.stdout
     assert "no citation" not in result.stderr  # every rule has a Citation annotation
     sheets = {s.name: s for s in read_workbook(xlsx)}
-    assert list(sheets) == ["About", "Inputs", "Risk", "Approval", "Tests"]
+    # the workbook is left formatted: its helper sheets follow the ones the engine reads
+    assert list(sheets) == ["About", "Inputs", "Risk", "Approval", "Tests", "How to edit",
+                            "Lists"]
     about = {row[0]: sheets["About"].value(r, 1) for r, row in enumerate(sheets["About"].rows)}
     assert about["Table id"] == "test_model" and about["Version"] == "0.1.0"
     assert "'Risk Category' -> risk_category" in about["Description"]

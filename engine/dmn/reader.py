@@ -299,6 +299,8 @@ class _Reader:
             owner=fields.get("owner", ""),
             clinical_reviewer=fields.get("clinicalReviewer", ""),
             review_date=fields.get("reviewDate", ""),
+            cds_hook=fields.get("cdsHook", ""),
+            card_indicators=fields.get("cardIndicators", ""),
             description=description,
             cells=tuple(
                 (field, DmnLocation("definitions", f"extensionElements, triage:about @{attr}"))
@@ -315,6 +317,8 @@ _ABOUT_ATTRIBUTES = {
     "owner": "owner",
     "clinical_reviewer": "clinicalReviewer",
     "review_date": "reviewDate",
+    "cds_hook": "cdsHook",
+    "card_indicators": "cardIndicators",
 }
 
 

@@ -125,6 +125,9 @@ class _DmnWriter:
                 "owner": about.owner,
                 "clinicalReviewer": about.clinical_reviewer,
                 "reviewDate": about.review_date,
+                # optional: written only where the table sets them, as the About sheet does
+                **({"cdsHook": about.cds_hook} if about.cds_hook else {}),
+                **({"cardIndicators": about.card_indicators} if about.card_indicators else {}),
             },
         )
         for item in self.model.inputs:

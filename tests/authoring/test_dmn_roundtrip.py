@@ -307,6 +307,22 @@ def test_generated_workbooks_come_back_the_same(
     assert_same_behaviour(original, back)
 
 
+def test_the_cds_fields_of_the_about_sheet_come_back(tmp_path: Path) -> None:
+    """The optional About fields (CDS hook, Card indicators) travel in the DMN extension."""
+    sheets = set_cells(make_minimal_sheets(), "About", {
+        "A8": "CDS hook", "B8": "encounter-start",
+        "A9": "Card indicators", "B9": "GP: warning, SELF_CARE: info",
+    })
+    source = write_workbook(tmp_path / "cds.xlsx", sheets)
+    original = engine.load(source)
+    assert original.about.cds_hook == "encounter-start" and original.about.card_indicators
+    workbook_to_dmn(source, tmp_path / "cds.dmn")
+    assert engine.load(tmp_path / "cds.dmn").about == original.about
+    dmn_to_workbook(tmp_path / "cds.dmn", tmp_path / "back.xlsx")
+    back = engine.load(tmp_path / "back.xlsx")
+    assert back.about == original.about and back.version == original.version
+
+
 def test_labels_and_safety_of_a_small_workbook_come_back(tmp_path: Path) -> None:
     sheets = set_cells(
         make_minimal_sheets(),
