@@ -29,7 +29,7 @@ from engine.evaluator import CompiledModel
 from engine.impact.auditdb import AuditedCase, AuditSource
 from engine.impact.diff import direction, ordered_outputs
 from engine.impact.semantic import freeze
-from engine.model import OutputDef
+from engine.model import Model, OutputDef
 
 MAX_LISTED_REFUSALS = 20  # request ids kept per distinct refusal message
 
@@ -206,12 +206,19 @@ def _work(batch: list[AuditedCase]) -> Outcome:
 
 def load_bytes(content: bytes, suffix: str, source: str = "") -> CompiledModel:
     """A workbook from its bytes (as the version store and Spark ship it)."""
-    from engine.loader import load
+    from engine.loader import compile_loaded
+
+    return compile_loaded(model_from_bytes(content, suffix))
+
+
+def model_from_bytes(content: bytes, suffix: str) -> Model:
+    """The model of a workbook's bytes, not compiled (reports that only read its rules)."""
+    from engine.loader import read_model
 
     with tempfile.TemporaryDirectory(prefix="triage-") as folder:
         path = Path(folder) / f"workbook{suffix}"
         path.write_bytes(content)
-        return load(path)
+        return read_model(path)
 
 
 @dataclass
