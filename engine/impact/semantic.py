@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from engine.conditions import AnyOf, Condition, Equals, matches
+from engine.conditions import AnyOf, AnyValue, Condition, Equals, matches
 from engine.errors import HitPolicyViolation
 from engine.hitpolicy import HitPolicy, default_row, priority_key, resolve, row_key, value_key
 from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space, union_over
@@ -87,15 +87,26 @@ class Difference:
 @dataclass
 class TableChange:
     """How one table of the old version relates to the table of the same name in the new:
-    ``same_shape`` when everything but the rules is equal (hit policy, columns, outputs and
-    their order, defaults) and the tables it reads are themselves the same; then the rules
+    ``same_shape`` when everything but the rules and input columns is equal (hit policy,
+    outputs and their order, defaults) and the columns both have read the same thing
+    (the same input, or the same output of a table itself of the same shape); then the rules
     outside the longest common run (``changed_old``, ``changed_new``, bitsets) are the only
-    ones that can make the two differ."""
+    ones that can make the two differ.
+
+    Rules are compared by the tests they make on each column *by name* (a rule with no test
+    on a column accepts any value there), so adding, removing or moving a column changes
+    only the rules that test it: a rule that tests a column only one version has is a
+    changed rule, and a column's value, where the table that gives it differs, brings its
+    readers into the comparison region by region (:meth:`downstream`)."""
 
     name: str
     same_shape: bool
     changed_old: int
     changed_new: int
+    # the changed rules of each version grouped by the gap between two runs of equal rules
+    # they sit in (gap k: after the k-th equal rule), for :meth:`_Walker._gaps_equal`
+    gaps_old: dict[int, list[int]] = field(default_factory=dict)
+    gaps_new: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Changes:
@@ -109,16 +120,19 @@ class Changes:
             other = new.table(table.name)
             if other is None:
                 continue
+            both = {c.name for c in table.inputs} & {c.name for c in other.inputs}
             shaped = _shape(table) == _shape(other) and all(
-                producers_old.get(c.name) == producers_new.get(c.name)
+                producers_old.get(name) == producers_new.get(name)
                 and (
-                    producers_old.get(c.name) is None
-                    or self._same_shape(producers_old[c.name])
+                    producers_old.get(name) is None
+                    or self._same_shape(producers_old[name])
                 )
-                for c in table.inputs
+                for name in both
             )
             changed_old, changed_new = _changed_rules(table, other)
-            self.tables[table.name] = TableChange(table.name, shaped, changed_old, changed_new)
+            self.tables[table.name] = TableChange(
+                table.name, shaped, changed_old, changed_new,
+                _gaps(changed_old, len(table.rules)), _gaps(changed_new, len(other.rules)))
         # tables that may give no answer (UNIQUE, ANY): checked wherever anything is evaluated
         self.may_violate = {
             t.name for side in (space.old, space.new) for t in side.model.tables
@@ -171,22 +185,32 @@ def _may_violate(table: Table, cells: TableCells) -> bool:
 
 
 def _shape(table: Table) -> object:
+    """What decides a table's answer besides its rules. The Output values lists count only
+    where they rank the rules (PRIORITY, OUTPUT ORDER): elsewhere a value added to the list
+    changes nothing until a rule gives it, and that rule is a changed rule."""
+    ranked = table.hit_policy.ordered_by_output
     outputs = tuple(
-        (o.name, o.kind, tuple(value_key(v) for v in o.allowed_values), o.has_default,
-         value_key(o.default))
+        (o.name, o.kind, tuple(value_key(v) for v in o.allowed_values) if ranked else (),
+         o.has_default, value_key(o.default))
         for o in table.outputs
     )
-    return (table.hit_policy, table.aggregation, tuple(c.name for c in table.inputs), outputs)
+    return (table.hit_policy, table.aggregation, outputs)
 
 
-def _rule_key(rule: Any) -> object:
-    return (tuple(c.condition for c in rule.cells), row_key(rule.outputs))
+def _rule_key(table: Table, rule: Any) -> object:
+    """What a rule tests and gives: its cells by column name, "any value" left out."""
+    tests = sorted(
+        ((column.name, cell.condition) for column, cell in zip(table.inputs, rule.cells,
+                                                                 strict=True)
+         if not isinstance(cell.condition, AnyValue)),
+        key=lambda test: test[0])
+    return (tuple(tests), row_key(rule.outputs))
 
 
 def _changed_rules(old: Table, new: Table) -> tuple[int, int]:
-    """Rules outside the longest common runs of equal rules (same cells and outputs)."""
-    a = [_rule_key(r) for r in old.rules]
-    b = [_rule_key(r) for r in new.rules]
+    """Rules outside the longest common runs of equal rules (same tests and outputs)."""
+    a = [_rule_key(old, r) for r in old.rules]
+    b = [_rule_key(new, r) for r in new.rules]
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)  # type: ignore[arg-type]
     kept_a = kept_b = 0
     for block in matcher.get_matching_blocks():
@@ -194,6 +218,18 @@ def _changed_rules(old: Table, new: Table) -> tuple[int, int]:
             kept_a |= 1 << (block.a + k)
             kept_b |= 1 << (block.b + k)
     return ((1 << len(a)) - 1) & ~kept_a, ((1 << len(b)) - 1) & ~kept_b
+
+
+def _gaps(changed: int, count: int) -> dict[int, list[int]]:
+    """The changed rules by gap: the number of equal (unchanged) rules before each."""
+    gaps: dict[int, list[int]] = {}
+    kept = 0
+    for r in range(count):
+        if changed >> r & 1:
+            gaps.setdefault(kept, []).append(r)
+        else:
+            kept += 1
+    return gaps
 
 
 @dataclass
@@ -242,6 +278,7 @@ class _Walker:
         self.shared = shared
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.memo: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})  # for _live, per version
         self.orders = {
             id(side): {t.name: _order(t) for t in side.model.tables}
             for side in (space.old, space.new)
@@ -286,31 +323,40 @@ class _Walker:
             leaves.append(Difference(tuple(region), refused if not old_ok else ANSWERS_VARY,
                                      refused if not new_ok else ANSWERS_VARY))
             return None
-        live_old = _live(space.old, region)
-        live_new = _live(space.new, region)
-        differing, split = self._same(region, live_old, live_new)
+        live_old = _live(space.old, region, self.memo[0])
+        live_new = _live(space.new, region, self.memo[1])
+        lazy_old = _Lazy(space.old, region, live_old, self.orders[id(space.old)], self.memo[0])
+        lazy_new = _Lazy(space.new, region, live_new, self.orders[id(space.new)], self.memo[1])
+        differing, split = self._same(region, live_old, live_new, lazy_old, lazy_new)
         if split is not None:
             return split
         differing &= self.shown
         if not differing:
             return None
-        old = self._evaluate(space.old, region, live_old, differing)
+        old = self._evaluate(lazy_old, differing)
         if not isinstance(old, Answer):
             return old
-        new = self._evaluate(space.new, region, live_new, differing)
+        new = self._evaluate(lazy_new, differing)
         if not isinstance(new, Answer):
             return new
         if old.key(self.shared) != new.key(self.shared):
             leaves.append(Difference(tuple(region), old, new))
         return None
 
-    def _same(self, region: list[int], live_old: dict[str, int],
-              live_new: dict[str, int]) -> tuple[set[str], Split | None]:
+    def _same(self, region: list[int], live_old: dict[str, int], live_new: dict[str, int],
+              lazy_old: _Lazy, lazy_new: _Lazy) -> tuple[set[str], Split | None]:
         """The tables that may answer differently in ``region`` (none: the versions are the
-        same throughout it); or a cut along a changed rule that may match in part of it."""
+        same throughout it); or a cut along a changed rule that may match in part of it.
+
+        A table with changed rules that may match here still gives the same answer when
+        what it reads is the same in both versions and its changed rules, decided, add the
+        same outputs between the same equal rules (:meth:`_gaps_equal`): then the rules
+        both versions share need not be decided at all. Without this, a COLLECT table with
+        one changed rule would be cut by every other rule wherever that rule matches."""
         changes = self.changes
-        differing = set(changes.unshaped)
-        for name, change in changes.tables.items():
+        touched: list[str] = []
+        for name, change in changes.tables.items():  # in evaluation order: producers first
+            reached = False
             for side, live, changed in (
                 (self.space.old, live_old, change.changed_old),
                 (self.space.new, live_new, change.changed_new),
@@ -318,22 +364,54 @@ class _Walker:
                 reachable = live.get(name, 0) & changed
                 if not reachable:
                     continue
-                differing.add(name)
+                reached = True
                 cells = side.tables[name]
                 for r in bits(reachable):
                     split = _partial(cells, r, region)
                     if split is not None:
                         return set(), split
-        return changes.downstream(differing), None
+            if reached:
+                touched.append(name)
+        differing = changes.downstream(set(changes.unshaped))
+        for name in touched:
+            if name in differing:
+                continue  # it reads something that differs here: it is compared in full
+            try:
+                same = self._gaps_equal(changes.tables[name], lazy_old, lazy_new)
+            except _NeedSplit as need:
+                return set(), need.split
+            except HitPolicyViolation:  # a table it reads gives no answer: compared in full
+                same = False
+            if not same:
+                differing = changes.downstream(differing | {name})
+        return differing, None
 
-    def _evaluate(self, side: SideSpace, region: list[int], live: dict[str, int],
-                  differing: set[str]) -> Answer | Split:
+    def _gaps_equal(self, change: TableChange, lazy_old: _Lazy, lazy_new: _Lazy) -> bool:
+        """Whether the changed rules that match add the same outputs, in the same order,
+        between the same equal rules: the rows each version's rules give, in rule order,
+        are then the same sequence, and so is the table's answer under any hit policy.
+        (Not only if: False sends the table to be compared in full.)"""
+        if not change.same_shape:
+            return False
+        old = lazy_old.side.model.table(change.name)
+        new = lazy_new.side.model.table(change.name)
+        assert old is not None and new is not None
+        for gap in sorted(set(change.gaps_old) | set(change.gaps_new)):
+            rows = []
+            for lazy, table, rules in ((lazy_old, old, change.gaps_old.get(gap, [])),
+                                       (lazy_new, new, change.gaps_new.get(gap, []))):
+                rows.append([row_key(table.rules[r].outputs) for r in rules
+                             if lazy.matches(table, r)])
+            if rows[0] != rows[1]:
+                return False
+        return True
+
+    def _evaluate(self, lazy: _Lazy, differing: set[str]) -> Answer | Split:
         """The outputs of the ``differing`` tables throughout the region, working out only
         what they need; and whether some table gives no answer there (a violation), which
         for a table that is the same in both versions is checked only if it can happen."""
-        lazy = _Lazy(side, region, live, self.orders[id(side)])
         try:
-            for table in side.model.tables:
+            for table in lazy.side.model.tables:
                 if table.name in differing or table.name in self.changes.may_violate:
                     lazy.table(table)
         except _NeedSplit as need:
@@ -358,8 +436,9 @@ class _Lazy:
     rules that can put x in the list."""
 
     def __init__(self, side: SideSpace, region: Sequence[int], live: dict[str, int],
-                 orders: dict[str, list[int] | None]) -> None:
+                 orders: dict[str, list[int] | None], memo: dict[Any, Any]) -> None:
         self.side = side
+        self.memo = memo  # the walker's, for this version (see :func:`_live`)
         self.region = region
         self.live = live
         self.orders = orders
@@ -418,11 +497,15 @@ class _Lazy:
                 and all(isinstance(i, Equals) for i in condition.items)):
             return matches(condition, self.value(name))
         k = [o.name for o in producer.outputs].index(name)
-        for r, rule in enumerate(producer.rules):
-            if matches(condition, [rule.outputs[k]]) and self.matches(producer, r):
+        accepting = self.memo.get((name, condition))
+        if accepting is None:
+            accepting = self.memo[(name, condition)] = _accepting(producer, k, condition)
+        rule_mask, default_ok = accepting
+        for r in bits(rule_mask):
+            if self.matches(producer, r):
                 return True
         default = default_row(producer)
-        if default is None or not matches(condition, [default[k]]):
+        if default is None or not default_ok:
             return False
         return not any(self.matches(producer, r) for r in range(len(producer.rules)))
 
@@ -457,51 +540,60 @@ def _partial(cells: TableCells, r: int, region: Sequence[int]) -> Split | None:
     return None
 
 
-def _live(side: SideSpace, region: Sequence[int]) -> dict[str, int]:
+def _live(side: SideSpace, region: Sequence[int],
+          memo: dict[Any, Any] | None = None) -> dict[str, int]:
     """Per table, the rules that may match some case of the region: their input cells meet
-    it, and each cell on another table's output accepts a value that table may give there."""
+    it, and each cell on another table's output accepts a value that table may give there
+    (the output of one of its rules that may match, or its default).
+
+    ``memo`` (one per version, kept across regions) holds, per output and cell, which of
+    the producer's rules give a value the cell accepts (:func:`_accepting`), so that a
+    test here is one AND of bitsets."""
+    memo = {} if memo is None else memo
     live: dict[str, int] = {}
-    possible: dict[str, _Possible] = {}
+    producers: dict[str, tuple[Table, int, int]] = {}  # output -> (table, column, live rules)
     for table in side.model.tables:
         cells = side.tables[table.name]
         rules = cells.live_in(region)
         for r in bits(rules):
-            if not all(_may_match(possible.get(n), c) for n, c in cells.rules[r].chained):
-                rules &= ~(1 << r)
+            for n, c in cells.rules[r].chained:
+                found = producers.get(n)
+                if found is None:
+                    continue
+                producer, k, producer_live = found
+                accepting = memo.get((n, c))
+                if accepting is None:
+                    accepting = memo[(n, c)] = _accepting(producer, k, c)
+                rule_mask, default_ok = accepting
+                if not (default_ok or producer_live & rule_mask):
+                    rules &= ~(1 << r)
+                    break
         live[table.name] = rules
-        possible.update(_possible_values(table, rules))
+        producers.update((o.name, (table, k, rules)) for k, o in enumerate(table.outputs))
     return live
 
 
-@dataclass(frozen=True)
-class _Possible:
-    """What an output may hold in a region: some of ``values`` (a list: any collection of
-    them); ``exact`` False when nothing is known (aggregates)."""
+def _accepting(table: Table, k: int, condition: Condition) -> tuple[int, bool]:
+    """The rules of ``table`` whose output ``k`` the cell ``condition`` may accept, and
+    whether it may accept the value given when no rule matches (the default, else null).
+    Everything may, where the value is not known from one rule (aggregates) or the test
+    on a list is not a plain "contains"."""
+    everything = (1 << len(table.rules)) - 1
+    if table.aggregation is not None:
+        return everything, True
+    if table.returns_list:
+        if not (isinstance(condition, AnyOf)
+                and all(isinstance(i, Equals) for i in condition.items)):
+            return everything, True
 
-    values: tuple[Any, ...]
-    is_list: bool
-    exact: bool = True
-
-
-def _possible_values(table: Table, rules: int) -> dict[str, _Possible]:
+        def test(value: Any) -> bool:
+            return matches(condition, [value])
+    else:
+        def test(value: Any) -> bool:
+            return matches(condition, value)
+    mask = 0
+    for r, rule in enumerate(table.rules):
+        if test(rule.outputs[k]):
+            mask |= 1 << r
     default = default_row(table)
-    found = {}
-    for k, out in enumerate(table.outputs):
-        if table.aggregation is not None:
-            found[out.name] = _Possible((), False, exact=False)
-            continue
-        values = [table.rules[r].outputs[k] for r in bits(rules)]
-        values.append(default[k] if default is not None else None)
-        found[out.name] = _Possible(tuple(values), table.returns_list)
-    return found
-
-
-def _may_match(possible: _Possible | None, condition: Condition) -> bool:
-    """Can a cell match a value the output may hold? True when not known."""
-    if possible is None or not possible.exact:
-        return True
-    if not possible.is_list:
-        return any(matches(condition, v) for v in possible.values)
-    if isinstance(condition, AnyOf) and all(isinstance(i, Equals) for i in condition.items):
-        return any(matches(condition, [v]) for v in possible.values)
-    return True
+    return mask, test(default[k] if default is not None else None)
