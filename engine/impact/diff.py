@@ -262,9 +262,9 @@ def cell_text(dim: Dim, mask: int) -> str | list[str]:
             named = [format_value(dim.constants[a]) for a in range(dim.size - 2)
                      if dim.possible >> a & 1 and mask >> a & 1]
             return ", ".join(["null", *named] if null else named)
-        named = [a for a in range(dim.size - 2) if dim.possible >> a & 1 and not mask >> a & 1]
-        if not named:
+        others = [a for a in range(dim.size - 2) if dim.possible >> a & 1 and not mask >> a & 1]
+        if not others:
             return "-" if null or not dim.null_bit & dim.possible else "not(null)"
-        test = f"not({', '.join(format_value(dim.constants[a]) for a in named)})"
+        test = f"not({', '.join(format_value(dim.constants[a]) for a in others)})"
         return ["null", test] if null else test  # missing, or none of these: two cells
     return dim.cell(mask)
