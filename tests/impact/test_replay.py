@@ -173,6 +173,8 @@ def test_table_not_in_the_audit(trail: tuple[str, list]) -> None:
     line = _one_line_error(run("replay", str(WORKBOOK), "--database-url", url, "--table",
                                "no_such_table"))
     assert "'no_such_table' is not in the audit trail" in line and TABLE in line
+    line = _one_line_error(run("coverage", "--database-url", url, "--table", "no_such_table"))
+    assert "'no_such_table' is not in the audit trail" in line
 
 
 def test_candidate_that_fails_to_load(trail: tuple[str, list], tmp_path: Path) -> None:
