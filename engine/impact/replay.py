@@ -51,10 +51,12 @@ class Outcome:
     fired: Counter[str] = field(default_factory=Counter)  # "table/rule_id" -> times
     listed: list[dict[str, Any]] = field(default_factory=list)  # changed cases (csv)
     corrupt: str = ""
+    evaluated: int = 0  # cases the engine was asked about (the others repeated facts)
 
     def add(self, other: Outcome) -> None:
         self.cases += other.cases
         self.changed += other.changed
+        self.evaluated += other.evaluated
         self.matrix.update(other.matrix)
         self.down.extend(other.down)
         self.up += other.up
@@ -71,11 +73,24 @@ class Outcome:
         return sum(count for count, _ in self.refused.values())
 
 
-class Replayer:
-    """Compares a batch of audited cases with what ``model`` answers now."""
+MEMO_LIMIT = 100_000  # distinct facts whose answers a worker keeps
 
-    def __init__(self, model: CompiledModel, output: str | None, list_changed: bool) -> None:
+
+class Replayer:
+    """Compares a batch of audited cases with what ``model`` answers now.
+
+    The answer is a pure function of the facts (the candidate is fixed), and audited cases
+    repeat — the same presentation, asked again, or by many patients — so each distinct set
+    of facts is evaluated once: a memo of answers by the facts' canonical JSON (keys sorted),
+    bounded by ``memo_limit`` (past it the memo starts afresh, so memory stays flat).
+    :attr:`Outcome.evaluated` counts what the engine was asked."""
+
+    def __init__(self, model: CompiledModel, output: str | None, list_changed: bool,
+                 memo_limit: int = MEMO_LIMIT) -> None:
         self.model = model
+        self.memo: dict[bytes, dict[str, Any]] = {}
+        self._shared: dict[bytes, dict[str, Any]] = {}
+        self.memo_limit = memo_limit
         ordered = ordered_outputs(model.model)
         chosen = output or (ordered[-1].name if ordered else model.tables[-1].outputs[0].name)
         self.output: OutputDef | None = model.output(chosen)
@@ -90,8 +105,10 @@ class Replayer:
         import pandas as pd
 
         found = Outcome(cases=len(batch))
-        facts: list[dict[str, Any]] = []
+        keys: list[bytes] = []
         before: list[dict[str, Any]] = []
+        known: dict[bytes, dict[str, Any]] = {}  # this batch's answers from the memo
+        asked: dict[bytes, dict[str, Any]] = {}  # facts not in the memo, once each
         for case in batch:
             try:
                 parsed, old = orjson.loads(case.facts), orjson.loads(case.outputs)
@@ -101,12 +118,29 @@ class Replayer:
                 found.corrupt = (f"audit row {case.row_id} (request id {case.request_id}): "
                                  "its stored facts or outputs no longer parse as a JSON object")
                 return found
-            facts.append(parsed)
+            key = orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)
+            if key not in known and key not in asked:
+                hit = self.memo.get(key)
+                if hit is not None:
+                    known[key] = hit
+                else:
+                    asked[key] = parsed
+            keys.append(key)
             before.append(self._by_output(old))
-        answers = self.model.evaluate_frame(pd.DataFrame.from_records(facts), fired=True,
-                                            unknown="refuse")
+        if asked:
+            answers = self.model.evaluate_frame(pd.DataFrame.from_records(list(asked.values())),
+                                                fired=True, unknown="refuse")
+            if len(self.memo) + len(asked) > self.memo_limit:
+                self.memo.clear()
+                self._shared.clear()
+            for key, record in zip(asked, answers.to_dict("records"), strict=True):
+                # many distinct facts get one answer: keep one copy of each
+                record = self._shared.setdefault(orjson.dumps(record), record)
+                known[key] = self.memo[key] = record
+        found.evaluated = len(asked)
         name = self.output.name  # type: ignore[union-attr]
-        for case, old, new in zip(batch, before, answers.to_dict("records"), strict=True):
+        for case, old, key in zip(batch, before, keys, strict=True):
+            new = known[key]
             error = new["error"]
             if error is not None:
                 entry = found.refused.setdefault(error, [0, []])
