@@ -14,6 +14,7 @@ Nothing is written to the audit database (:mod:`.auditdb` opens it read-only).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import tempfile
 from collections import Counter
@@ -73,7 +74,7 @@ class Outcome:
         return sum(count for count, _ in self.refused.values())
 
 
-MEMO_LIMIT = 100_000  # distinct facts whose answers a worker keeps
+MEMO_LIMIT = 50_000  # distinct facts whose answers a worker keeps (about 40 MB)
 
 
 class Replayer:
@@ -81,15 +82,16 @@ class Replayer:
 
     The answer is a pure function of the facts (the candidate is fixed), and audited cases
     repeat — the same presentation, asked again, or by many patients — so each distinct set
-    of facts is evaluated once: a memo of answers by the facts' canonical JSON (keys sorted),
-    bounded by ``memo_limit`` (past it the memo starts afresh, so memory stays flat).
+    of facts is evaluated once: a memo of answers by a 128-bit hash of the facts' canonical
+    JSON (keys sorted), each answer kept once as JSON however many facts share it, bounded
+    by ``memo_limit`` (past it the memo starts afresh, so memory stays flat).
     :attr:`Outcome.evaluated` counts what the engine was asked."""
 
     def __init__(self, model: CompiledModel, output: str | None, list_changed: bool,
                  memo_limit: int = MEMO_LIMIT) -> None:
         self.model = model
-        self.memo: dict[bytes, dict[str, Any]] = {}
-        self._shared: dict[bytes, dict[str, Any]] = {}
+        self.memo: dict[bytes, bytes] = {}  # hash of the facts -> the answer as JSON
+        self._shared: dict[bytes, bytes] = {}  # one copy of each answer
         self.memo_limit = memo_limit
         ordered = ordered_outputs(model.model)
         chosen = output or (ordered[-1].name if ordered else model.tables[-1].outputs[0].name)
@@ -118,11 +120,11 @@ class Replayer:
                 found.corrupt = (f"audit row {case.row_id} (request id {case.request_id}): "
                                  "its stored facts or outputs no longer parse as a JSON object")
                 return found
-            key = orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)
+            key = facts_key(parsed)
             if key not in known and key not in asked:
                 hit = self.memo.get(key)
                 if hit is not None:
-                    known[key] = hit
+                    known[key] = orjson.loads(hit)
                 else:
                     asked[key] = parsed
             keys.append(key)
@@ -134,9 +136,9 @@ class Replayer:
                 self.memo.clear()
                 self._shared.clear()
             for key, record in zip(asked, answers.to_dict("records"), strict=True):
-                # many distinct facts get one answer: keep one copy of each
-                record = self._shared.setdefault(orjson.dumps(record), record)
-                known[key] = self.memo[key] = record
+                known[key] = record
+                text = orjson.dumps(record)
+                self.memo[key] = self._shared.setdefault(text, text)
         found.evaluated = len(asked)
         name = self.output.name  # type: ignore[union-attr]
         for case, old, key in zip(batch, before, keys, strict=True):
@@ -206,6 +208,12 @@ class Replayer:
             f"new_{name}": None if new is None else new.get(name),
             "error": error or None,
         })
+
+
+def facts_key(facts: dict[str, Any]) -> bytes:
+    """The memo's key for a case: a hash of its facts as canonical JSON."""
+    return hashlib.blake2b(orjson.dumps(facts, option=orjson.OPT_SORT_KEYS),
+                           digest_size=16).digest()
 
 
 def _label(value: Any) -> str:

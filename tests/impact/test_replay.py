@@ -318,7 +318,7 @@ def test_the_memo_is_bounded_and_changes_no_answer(
     bundled: CompiledModel, down_candidate: Path, tmp_path: Path
 ) -> None:
     from engine.impact.auditdb import AuditedCase
-    from engine.impact.replay import Replayer
+    from engine.impact.replay import Replayer, facts_key
 
     url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     rows = fill(url, bundled, 300, distinct=40)
@@ -336,8 +336,7 @@ def test_the_memo_is_bounded_and_changes_no_answer(
                                        for r in rows})
     # and each answer is the engine's for that case
     for row in rows[:60]:
-        key = json.dumps(json.loads(row.facts), sort_keys=True, separators=(",", ":"))
-        kept = unbounded.memo[key.encode()]
+        kept = json.loads(unbounded.memo[facts_key(json.loads(row.facts))])
         direct = candidate.evaluate_frame(pd.DataFrame.from_records([json.loads(row.facts)]),
                                           fired=True).to_dict("records")[0]
         assert kept == direct
