@@ -74,7 +74,20 @@ class Outcome:
         return sum(count for count, _ in self.refused.values())
 
 
-MEMO_LIMIT = 50_000  # distinct facts whose answers a worker keeps (about 40 MB)
+@dataclass(frozen=True)
+class _Verdict:
+    """A stored answer against the candidate's: ``kind`` is same, changed, down-triage,
+    up-triage or refused; labels for the matrix; the chosen output's values; the refusal."""
+
+    kind: str
+    old_label: str
+    new_label: str
+    old: Any
+    new: Any
+    error: str = ""
+
+
+MEMO_LIMIT = 20_000  # distinct facts whose answers a worker keeps (about 40 MB)
 
 
 class Replayer:
@@ -107,16 +120,21 @@ class Replayer:
         import pandas as pd
 
         found = Outcome(cases=len(batch))
-        keys: list[bytes] = []
-        before: list[dict[str, Any]] = []
+        rows: list[tuple[AuditedCase, bytes]] = []
+        stored: dict[str, dict[str, Any]] = {}  # stored outputs (text) -> by output
         known: dict[bytes, dict[str, Any]] = {}  # this batch's answers from the memo
         asked: dict[bytes, dict[str, Any]] = {}  # facts not in the memo, once each
         for case in batch:
             try:
-                parsed, old = orjson.loads(case.facts), orjson.loads(case.outputs)
+                parsed = orjson.loads(case.facts)
+                old = stored.get(case.outputs)
+                if old is None:
+                    raw = orjson.loads(case.outputs)
+                    if isinstance(raw, dict):
+                        old = stored[case.outputs] = self._by_output(raw)
             except orjson.JSONDecodeError:
                 parsed, old = None, None
-            if not isinstance(parsed, dict) or not isinstance(old, dict):
+            if not isinstance(parsed, dict) or old is None:
                 found.corrupt = (f"audit row {case.row_id} (request id {case.request_id}): "
                                  "its stored facts or outputs no longer parse as a JSON object")
                 return found
@@ -127,8 +145,7 @@ class Replayer:
                     known[key] = orjson.loads(hit)
                 else:
                     asked[key] = parsed
-            keys.append(key)
-            before.append(self._by_output(old))
+            rows.append((case, key))
         if asked:
             answers = self.model.evaluate_frame(pd.DataFrame.from_records(list(asked.values())),
                                                 fired=True, unknown="refuse")
@@ -140,42 +157,68 @@ class Replayer:
                 text = orjson.dumps(record)
                 self.memo[key] = self._shared.setdefault(text, text)
         found.evaluated = len(asked)
-        name = self.output.name  # type: ignore[union-attr]
-        for case, old, key in zip(batch, before, keys, strict=True):
-            new = known[key]
-            error = new["error"]
-            if error is not None:
-                entry = found.refused.setdefault(error, [0, []])
-                entry[0] += 1
-                if len(entry[1]) < MAX_LISTED_REFUSALS:
-                    entry[1].append(case.request_id)
-                found.matrix[(_label(old.get(name)), "refused")] += 1
-                found.changed += 1
-                self._list(found, case, old, None, "refused", error)
-                continue
-            found.fired.update(new["fired"])
-            found.matrix[(_label(old.get(name)), _label(new[name]))] += 1
-            differs = any(freeze(old[n]) != freeze(new[n]) for n in old if n in new)
-            if not differs:
-                continue
-            found.changed += 1
-            kind = "changed"
-            if self.ordered is not None:
-                way = direction(self.ordered, old.get(name), new[name])
-                if way == "down":
-                    kind = "down-triage"
-                    found.down.append({
-                        "request_id": case.request_id,
-                        "evaluated_at": _iso(case.evaluated_at),
-                        "version": case.version,
-                        "old": old.get(name),
-                        "new": new[name],
-                    })
-                elif way == "up":
-                    kind = "up-triage"
-                    found.up += 1
-            self._list(found, case, old, new, kind, "")
+        # the same stored answer and the same new one compare the same way: once each
+        verdicts: dict[tuple[bytes, str], _Verdict] = {}
+        answered: Counter[bytes] = Counter()
+        for case, key in rows:
+            verdict = verdicts.get((key, case.outputs))
+            if verdict is None:
+                verdict = verdicts[(key, case.outputs)] = self._verdict(stored[case.outputs],
+                                                                        known[key])
+            self._count(found, case, verdict)
+            if verdict.kind != "refused":
+                answered[key] += 1
+        for key, times in answered.items():
+            for rule in known[key]["fired"]:
+                found.fired[rule] += times
         return found
+
+    def _verdict(self, old: dict[str, Any], new: dict[str, Any]) -> _Verdict:
+        """How a stored answer and the candidate's compare."""
+        name = self.output.name  # type: ignore[union-attr]
+        before = old.get(name)
+        if new["error"] is not None:
+            return _Verdict("refused", _label(before), "refused", before, None, new["error"])
+        after = new[name]
+        if not any(freeze(old[n]) != freeze(new[n]) for n in old if n in new):
+            return _Verdict("same", _label(before), _label(after), before, after)
+        kind = "changed"
+        if self.ordered is not None:
+            way = direction(self.ordered, before, after)
+            kind = "down-triage" if way == "down" else "up-triage" if way == "up" else kind
+        return _Verdict(kind, _label(before), _label(after), before, after)
+
+    def _count(self, found: Outcome, case: AuditedCase, verdict: _Verdict) -> None:
+        found.matrix[(verdict.old_label, verdict.new_label)] += 1
+        if verdict.kind == "same":
+            return
+        found.changed += 1
+        if verdict.kind == "refused":
+            entry = found.refused.setdefault(verdict.error, [0, []])
+            entry[0] += 1
+            if len(entry[1]) < MAX_LISTED_REFUSALS:
+                entry[1].append(case.request_id)
+        elif verdict.kind == "down-triage":
+            found.down.append({
+                "request_id": case.request_id,
+                "evaluated_at": _iso(case.evaluated_at),
+                "version": case.version,
+                "old": verdict.old,
+                "new": verdict.new,
+            })
+        elif verdict.kind == "up-triage":
+            found.up += 1
+        if self.list_changed:
+            name = self.output.name  # type: ignore[union-attr]
+            found.listed.append({
+                "request_id": case.request_id,
+                "evaluated_at": _iso(case.evaluated_at),
+                "version": case.version,
+                "class": verdict.kind,
+                f"old_{name}": verdict.old,
+                f"new_{name}": verdict.new,
+                "error": verdict.error or None,
+            })
 
     def _by_output(self, stored: dict[str, Any]) -> dict[str, Any]:
         """A stored answer (by table) as one value per output the candidate has; outputs of
@@ -193,21 +236,6 @@ class Replayer:
             else:
                 flat[output] = result.get(output) if isinstance(result, dict) else None
         return flat
-
-    def _list(self, found: Outcome, case: AuditedCase, old: dict[str, Any],
-              new: dict[str, Any] | None, kind: str, error: str) -> None:
-        if not self.list_changed:
-            return
-        name = self.output.name  # type: ignore[union-attr]
-        found.listed.append({
-            "request_id": case.request_id,
-            "evaluated_at": _iso(case.evaluated_at),
-            "version": case.version,
-            "class": kind,
-            f"old_{name}": old.get(name),
-            f"new_{name}": None if new is None else new.get(name),
-            "error": error or None,
-        })
 
 
 def facts_key(facts: dict[str, Any]) -> bytes:
