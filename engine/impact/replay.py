@@ -13,11 +13,12 @@ Nothing is written to the audit database (:mod:`.auditdb` opens it read-only).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -343,6 +344,9 @@ def replay(
 
 def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: str,
               workers: int, output: str | None, list_changed: bool) -> Iterator[Outcome]:
+    """One outcome per batch. With several workers, each case goes to the worker its facts
+    hash to (the stored text: the same facts are sent the same way), so each worker's memo
+    holds its own share of the distinct facts and none is evaluated twice."""
     if workers <= 1:
         for part in batches:
             yield replayer.run(part)
@@ -354,13 +358,34 @@ def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: st
     # this one (no inherited durable-rules state or threads); the workers share those pages
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pandas", "engine.impact.frame", "engine.impact.replay"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(content, Path(path).suffix, output, list_changed)
-                             ) as pool:
-        pending: list[Future[Outcome]] = []
+    with contextlib.ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(
+            1, mp_context=context, initializer=_start_worker,
+            initargs=(content, Path(path).suffix, output, list_changed)))
+            for _ in range(workers)]
+        pending: deque[list[Future[Outcome]]] = deque()
         for part in batches:
-            pending.append(pool.submit(_work, part))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+            shares: list[list[AuditedCase]] = [[] for _ in pools]
+            for case in part:
+                shares[hash(case.facts) % workers].append(case)
+            pending.append([pool.submit(_work, share)
+                            for pool, share in zip(pools, shares, strict=True) if share])
+            if len(pending) >= 2:
+                yield _together(pending.popleft())
+        while pending:
+            yield _together(pending.popleft())
+
+
+def _together(parts: list[Future[Outcome]]) -> Outcome:
+    """The outcomes of one batch's shares as one, its cases in the order they were stored."""
+    found = Outcome()
+    for part in parts:
+        found.add(part.result())
+        found.listed.extend(part.result().listed)
+    found.down.sort(key=_stored_order)
+    found.listed.sort(key=_stored_order)
+    return found
+
+
+def _stored_order(case: dict[str, Any]) -> tuple[str, str]:
+    return case["evaluated_at"], case["request_id"]

@@ -312,6 +312,14 @@ def test_repeated_facts_are_evaluated_once_with_the_same_answers(
     assert data["cases"] == 500 and data["evaluated"] == len(distinct)
     assert sorted(c["request_id"] for c in data["down_triaged_cases"]) == sorted(want["down"])
     assert data["changed"] == want["changed"]
+    # two workers: each stored text of facts goes to one of them, so none is asked twice
+    two = json.loads(run("replay", str(down_candidate), "--database-url", url, "--format",
+                         "json", "--workers", "2").output)
+    assert two["workers"] == 2
+    assert len(distinct) <= two["evaluated"] <= len({r.facts for r in rows})
+    assert [c["request_id"] for c in two["down_triaged_cases"]] == want["down"]  # stored order
+    assert {k: v for k, v in two.items() if k not in ("seconds", "workers", "evaluated")} == {
+        k: v for k, v in data.items() if k not in ("seconds", "workers", "evaluated")}
 
 
 def test_the_memo_is_bounded_and_changes_no_answer(
