@@ -88,7 +88,7 @@ class _Verdict:
     error: str = ""
 
 
-MEMO_LIMIT = 20_000  # distinct facts whose answers a worker keeps (about 40 MB)
+MEMO_LIMIT = 10_000  # distinct facts a worker keeps answers for (about 30 MB of its memory)
 
 
 class Replayer:
