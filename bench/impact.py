@@ -53,6 +53,7 @@ WORKBOOK = ROOT / "decision_tables" / "muscle_twitching.xlsx"
 TRIAGE = Path(sys.executable).parent / "triage"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/impact_bench"
 _MODEL: CompiledModel | None = None
+_SEEN: dict[int, Any] = {}  # presentation -> (facts, decision), in a building process
 
 
 # --- the audit trail -------------------------------------------------------------------------
@@ -67,9 +68,15 @@ def _rows(task: tuple[int, int, int | None]) -> list[tuple[Any, ...]]:
     rng = random.Random(start)
     rows = []
     for n in range(start, start + count):
-        facts = (typical_facts(_MODEL, rng) if distinct is None
-                 else presentation(_MODEL, rng.randrange(distinct)))
-        decision = _MODEL.evaluate(facts)
+        if distinct is None:
+            facts = typical_facts(_MODEL, rng)
+            decision = _MODEL.evaluate(facts)
+        else:  # each presentation evaluated once per building process
+            k = rng.randrange(distinct)
+            if k not in _SEEN:
+                facts = presentation(_MODEL, k)
+                _SEEN[k] = facts, _MODEL.evaluate(facts)
+            facts, decision = _SEEN[k]
         at = (START + dt.timedelta(seconds=n)).replace(tzinfo=None)
         rows.append((f"req-{n:08d}", None, at.isoformat(" ", "microseconds"), TABLE,
                      _MODEL.version, json.dumps(facts), json.dumps(dict(decision.outputs)),
