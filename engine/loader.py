@@ -20,13 +20,19 @@ def load(path: str | Path) -> CompiledModel:
     """Read, check and compile a workbook, or a DMN model (a ``.dmn`` or ``.xml`` file, see
     :mod:`engine.dmn`). Raises :class:`~engine.errors.WorkbookError` listing every problem
     found."""
+    return compile_loaded(read_model(path))
+
+
+def read_model(path: str | Path) -> Model:
+    """The model of a workbook or DMN file, checked but not compiled: for reading a version's
+    tables and rules (coverage, reports) without giving durable-rules a ruleset."""
     path = Path(path)
     if is_dmn_path(path):
         from engine.dmn import read_dmn_file
 
-        return compile_loaded(read_dmn_file(path))
+        return read_dmn_file(path)
     sheets = read_workbook(path)
-    return compile_loaded(build_model(sheets, content_version(sheets), str(path)))
+    return build_model(sheets, content_version(sheets), str(path))
 
 
 def load_sheets(

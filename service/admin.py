@@ -1,13 +1,18 @@
 """The ``/v1/admin`` blueprint (bearer token required): force a reload, retire a table, read
-the audit trail."""
+the audit trail, and a table's production coverage."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from engine.errors import TriageError
+from engine.impact.auditdb import AuditSource, AuditSourceError
+from engine.impact.coverage import production_coverage
+from engine.model import Model
 from service.audit import AuditUnavailable
 from service.auth import require_admin
 from service.database import DatabaseUnavailable
@@ -37,7 +42,7 @@ def reload() -> Response:
     )
 
 
-def _since(text: str | None) -> dt.datetime | None:
+def _since(text: str | None, name: str = "since") -> dt.datetime | None:
     if text is None:
         return None
     try:
@@ -46,8 +51,8 @@ def _since(text: str | None) -> dt.datetime | None:
                 else moment.astimezone(dt.UTC))
     except (ValueError, OverflowError):  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
         raise field_errors(
-            [("since", "must be an ISO 8601 time from year 1 to 9999 in UTC, such as "
-                       "2024-05-01T09:30:00Z")]
+            [(name, "must be an ISO 8601 time from year 1 to 9999 in UTC, such as "
+                    "2024-05-01T09:30:00Z")]
         ) from None
 
 
@@ -92,3 +97,44 @@ def audit() -> Response:
         current_app.logger.error("audit read failed: %s", error)
         raise ApiError(503, "audit_unavailable", "the audit trail cannot be read now") from error
     return jsonify(records=records, count=len(records), request_id=g.request_id)
+
+
+@bp.get("/tables/<table_id>/coverage")
+def coverage(table_id: str) -> Response:
+    """How often each rule of the table fired in the audited cases (``since`` to ``until``),
+    per version, and the rules that never fired (:mod:`engine.impact.coverage`). The rules
+    of a version come from the versions this worker holds, else from the version store."""
+    args = request.args
+    unknown = [k for k in args if k not in ("since", "until")]
+    if unknown:
+        raise field_errors((k, "is not a parameter (since, until)") for k in unknown)
+    since, until = _since(args.get("since")), _since(args.get("until"), "until")
+    app_state = state()
+    slot = app_state.registry.snapshot.slots.get(table_id)
+    held = [] if slot is None else [t.model.model for t in (slot.current, *slot.previous)]
+    source = AuditSource.over(app_state.database.engine, app_state.audit.table,
+                              app_state.store.versions.name)
+    try:
+        if slot is None and not source.has_table(table_id):
+            raise ApiError(404, "unknown_table",
+                           f"no table '{table_id[:100]}' is served or in the audit trail")
+        report = production_coverage(source, table_id, since, until, held,
+                                     stored=_stored_model)
+    except AuditSourceError as error:
+        current_app.logger.error("coverage read failed: %s", error)
+        raise ApiError(503, "audit_unavailable", "the audit trail cannot be read now") from error
+    return jsonify(**report, request_id=g.request_id)
+
+
+def _stored_model(table_id: str, version: str) -> Model | None:
+    """A version's rules from the version store, read but not compiled; None when it is not
+    there or cannot be read now (its never-fired list is then unknown, not empty)."""
+    from engine.impact.replay import model_from_bytes  # the replay's imports, on first use
+
+    try:
+        stored = state().store.get(table_id, version)
+        if stored is None:
+            return None
+        return model_from_bytes(stored.content, Path(stored.source).suffix or ".xlsx")
+    except (DatabaseUnavailable, TriageError):
+        return None

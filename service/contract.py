@@ -242,6 +242,44 @@ class Retired(_Answer):
     request_id: str
 
 
+class CoverageRule(_Answer):
+    table: str
+    rule_id: str
+    sheet: str | None
+    row: int | None
+    fired: int
+    share: float
+
+
+class NeverFired(_Answer):
+    table: str
+    rule_id: str
+    sheet: str | None
+    row: int | None
+
+
+class CoverageVersion(_Answer):
+    table_id: str
+    version: str
+    cases: int
+    first: str
+    last: str
+    rules_known: bool = Field(description="whether the version's workbook was at hand; when "
+                              "not, rules lists only those that fired and never_fired is null")
+    rules: list[CoverageRule]
+    never_fired: list[NeverFired] | None
+
+
+class Coverage(_Answer):
+    """How often each rule fired in the audited cases, per version (oldest first)."""
+
+    table_id: str
+    since: str | None
+    until: str | None
+    versions: list[CoverageVersion]
+    request_id: str
+
+
 class Alive(_Answer):
     status: str
 

@@ -60,7 +60,7 @@ def _components(snapshot: Snapshot, max_batch: int, max_facts: int,
         contract.Error, contract.ValidationError, contract.HitPolicyError,
         contract.NotReady, contract.Ready, contract.Alive, contract.Evaluation,
         contract.BatchEvaluation, contract.TableList, contract.TableDescription,
-        contract.AuditPage, contract.ReloadResult, contract.Retired,
+        contract.AuditPage, contract.ReloadResult, contract.Retired, contract.Coverage,
         requests.evaluate, requests.batch, contract.CdsRequest, contract.CdsResponse,
         contract.CdsServices, contract.FeedbackRequest, contract.FeedbackStored,
         contract.OverridePage,
@@ -245,6 +245,18 @@ def document(
                 for name, schema_ in query.items()
             ],
             "responses": _responses(_ref("AuditPage"), 401, 403, 422, 503),
+        }},
+        "/v1/admin/tables/{table_id}/coverage": {"get": {
+            "operationId": "tableCoverage",
+            "summary": "How often each rule fired, per version, and the rules that never "
+                       "fired (admin)",
+            "security": bearer,
+            "parameters": [*table_id, *(
+                {"name": name, "in": "query", "required": False,
+                 "description": f"ISO 8601 time; UTC when no offset is given; cases {when}",
+                 "schema": {"type": "string", "format": "date-time"}}
+                for name, when in (("since", "at or after it"), ("until", "before it")))],
+            "responses": _responses(_ref("Coverage"), 401, 403, 404, 422, 503),
         }},
     }
     paths.update(_table_paths("/v1/tables/{table_id}", "", table_id, api_security,

@@ -62,16 +62,23 @@ def read_only_url(url: str) -> tuple[sa.URL, dict[str, Any]]:
 
 
 class AuditSource:
-    """The audit trail (and version store, when there is one) of one database."""
+    """The audit trail (and version store, when there is one) of one database.
 
-    def __init__(self, url: str) -> None:
+    ``AuditSource(url)`` opens the database for reading only (the commands);
+    :meth:`over` reads through a connection pool someone else owns (the service, whose
+    tables may carry other names)."""
+
+    def __init__(self, url: str, audit_table: str = AUDIT_TABLE,
+                 versions_table: str = VERSIONS_TABLE) -> None:
         target, connect_args = read_only_url(url)
         self.shown = sa.make_url(url).render_as_string(hide_password=True)
+        self.versions_table = versions_table
+        self._owned = True
         try:
             self.engine = sa.create_engine(target, connect_args=connect_args)
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
-                self.audit = self._reflect(connection, AUDIT_TABLE)
+                self.audit = self._reflect(connection, audit_table)
         except AuditSourceError:
             self.engine.dispose()
             raise
@@ -81,7 +88,16 @@ class AuditSource:
         if self.audit is None:
             self.engine.dispose()
             raise AuditSourceError(f"{self.shown} holds no audit trail (no table "
-                                   f"'{AUDIT_TABLE}'): give the database `triage serve` writes to")
+                                   f"'{audit_table}'): give the database `triage serve` writes to")
+
+    @classmethod
+    def over(cls, engine: sa.Engine, audit: sa.Table, versions_table: str) -> AuditSource:
+        """A source reading ``audit`` through ``engine``, which stays open on :meth:`close`."""
+        source = cls.__new__(cls)
+        source.engine, source.audit, source.versions_table = engine, audit, versions_table
+        source.shown = engine.url.render_as_string(hide_password=True)
+        source._owned = False
+        return source
 
     def _reflect(self, connection: sa.Connection, name: str) -> sa.Table | None:
         if not sa.inspect(connection).has_table(name):
@@ -89,7 +105,8 @@ class AuditSource:
         return sa.Table(name, sa.MetaData(), autoload_with=connection)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owned:
+            self.engine.dispose()
 
     def __enter__(self) -> AuditSource:
         return self
@@ -122,11 +139,14 @@ class AuditSource:
         c = self.audit.c  # type: ignore[union-attr]
         return [r[0] for r in self._run(sa.select(c.table_id).distinct().order_by(c.table_id))]
 
+    def has_table(self, table_id: str) -> bool:
+        """Whether the trail holds a case of ``table_id``."""
+        c = self.audit.c  # type: ignore[union-attr]
+        return bool(self._run(sa.select(c.id).where(c.table_id == table_id).limit(1)))
+
     def require_table(self, table_id: str) -> None:
         """:class:`AuditSourceError` naming the tables there when ``table_id`` has no row."""
-        c = self.audit.c  # type: ignore[union-attr]
-        found = self._run(sa.select(c.id).where(c.table_id == table_id).limit(1))
-        if not found:
+        if not self.has_table(table_id):
             known = ", ".join(self.table_ids()) or "none: the audit trail is empty"
             raise AuditSourceError(f"table id '{table_id}' is not in the audit trail "
                                    f"(table ids there: {known})")
@@ -204,10 +224,11 @@ class AuditSource:
         """``(file name, bytes)`` of a version the service accepted."""
         try:
             with self.engine.connect() as connection:
-                store = self._reflect(connection, VERSIONS_TABLE)
+                store = self._reflect(connection, self.versions_table)
                 if store is None:
                     raise AuditSourceError(
-                        f"{self.shown} has no version store (no table '{VERSIONS_TABLE}'), so "
+                        f"{self.shown} has no version store (no table "
+                        f"'{self.versions_table}'), so "
                         f"version '{version}' cannot be read from it: give a workbook file")
                 query = sa.select(store.c.table_id, store.c.source, store.c.content).where(
                     store.c.version == version)

@@ -219,10 +219,10 @@ def run_coverage(database_url: str, table: str | None, since: str | None, until:
 
 
 def _stored_model(source: AuditSource, table_id: str, version: str) -> Any:
-    from engine.impact.replay import load_bytes
+    from engine.impact.replay import model_from_bytes
 
     name, content = source.stored_version(version, table_id)
     try:
-        return load_bytes(content, Path(name).suffix or ".xlsx", name).model
+        return model_from_bytes(content, Path(name).suffix or ".xlsx")
     except TriageError:
         return None

@@ -256,14 +256,15 @@ def cell_text(dim: Dim, mask: int) -> str | list[str]:
     validator's :meth:`Dim.cell` leaves out the texts no cell names; here they count. Where
     no one cell can say it (a free text that is missing or any but some texts), a list of
     cells, any of which holds."""
-    if dim.free_text and mask & dim.other_bit:
-        named = [a for a in range(dim.size - 2) if dim.possible >> a & 1 and not mask >> a & 1]
+    if dim.free_text:
         null = bool(mask & dim.null_bit & dim.possible)
-        if not named:
+        if not mask & dim.other_bit:  # some named texts (and null): say which
+            named = [format_value(dim.constants[a]) for a in range(dim.size - 2)
+                     if dim.possible >> a & 1 and mask >> a & 1]
+            return ", ".join(["null", *named] if null else named)
+        others = [a for a in range(dim.size - 2) if dim.possible >> a & 1 and not mask >> a & 1]
+        if not others:
             return "-" if null or not dim.null_bit & dim.possible else "not(null)"
-        test = f"not({', '.join(format_value(dim.constants[a]) for a in named)})"
-        return ["null", test] if null else test
-    text = dim.cell(mask)
-    if text.startswith("null, not("):  # "missing, or none of these": not one cell in DMN
-        return ["null", text[len("null, "):]]
-    return text
+        test = f"not({', '.join(format_value(dim.constants[a]) for a in others)})"
+        return ["null", test] if null else test  # missing, or none of these: two cells
+    return dim.cell(mask)

@@ -13,10 +13,12 @@ Nothing is written to the audit database (:mod:`.auditdb` opens it read-only).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from engine.evaluator import CompiledModel
 from engine.impact.auditdb import AuditedCase, AuditSource
 from engine.impact.diff import direction, ordered_outputs
 from engine.impact.semantic import freeze
-from engine.model import OutputDef
+from engine.model import Model, OutputDef
 
 MAX_LISTED_REFUSALS = 20  # request ids kept per distinct refusal message
 
@@ -51,10 +53,12 @@ class Outcome:
     fired: Counter[str] = field(default_factory=Counter)  # "table/rule_id" -> times
     listed: list[dict[str, Any]] = field(default_factory=list)  # changed cases (csv)
     corrupt: str = ""
+    evaluated: int = 0  # cases the engine was asked about (the others repeated facts)
 
     def add(self, other: Outcome) -> None:
         self.cases += other.cases
         self.changed += other.changed
+        self.evaluated += other.evaluated
         self.matrix.update(other.matrix)
         self.down.extend(other.down)
         self.up += other.up
@@ -71,11 +75,38 @@ class Outcome:
         return sum(count for count, _ in self.refused.values())
 
 
-class Replayer:
-    """Compares a batch of audited cases with what ``model`` answers now."""
+@dataclass(frozen=True)
+class _Verdict:
+    """A stored answer against the candidate's: ``kind`` is same, changed, down-triage,
+    up-triage or refused; labels for the matrix; the chosen output's values; the refusal."""
 
-    def __init__(self, model: CompiledModel, output: str | None, list_changed: bool) -> None:
+    kind: str
+    old_label: str
+    new_label: str
+    old: Any
+    new: Any
+    error: str = ""
+
+
+MEMO_LIMIT = 10_000  # distinct facts a worker keeps answers for (about 30 MB of its memory)
+
+
+class Replayer:
+    """Compares a batch of audited cases with what ``model`` answers now.
+
+    The answer is a pure function of the facts (the candidate is fixed), and audited cases
+    repeat — the same presentation, asked again, or by many patients — so each distinct set
+    of facts is evaluated once: a memo of answers by a 128-bit hash of the facts' canonical
+    JSON (keys sorted), each answer kept once as JSON however many facts share it, bounded
+    by ``memo_limit`` (past it the memo starts afresh, so memory stays flat).
+    :attr:`Outcome.evaluated` counts what the engine was asked."""
+
+    def __init__(self, model: CompiledModel, output: str | None, list_changed: bool,
+                 memo_limit: int = MEMO_LIMIT) -> None:
         self.model = model
+        self.memo: dict[bytes, bytes] = {}  # hash of the facts -> the answer as JSON
+        self._shared: dict[bytes, bytes] = {}  # one copy of each answer
+        self.memo_limit = memo_limit
         ordered = ordered_outputs(model.model)
         chosen = output or (ordered[-1].name if ordered else model.tables[-1].outputs[0].name)
         self.output: OutputDef | None = model.output(chosen)
@@ -90,56 +121,105 @@ class Replayer:
         import pandas as pd
 
         found = Outcome(cases=len(batch))
-        facts: list[dict[str, Any]] = []
-        before: list[dict[str, Any]] = []
+        rows: list[tuple[AuditedCase, bytes]] = []
+        stored: dict[str, dict[str, Any]] = {}  # stored outputs (text) -> by output
+        known: dict[bytes, dict[str, Any]] = {}  # this batch's answers from the memo
+        asked: dict[bytes, dict[str, Any]] = {}  # facts not in the memo, once each
         for case in batch:
             try:
-                parsed, old = orjson.loads(case.facts), orjson.loads(case.outputs)
+                parsed = orjson.loads(case.facts)
+                old = stored.get(case.outputs)
+                if old is None:
+                    raw = orjson.loads(case.outputs)
+                    if isinstance(raw, dict):
+                        old = stored[case.outputs] = self._by_output(raw)
             except orjson.JSONDecodeError:
                 parsed, old = None, None
-            if not isinstance(parsed, dict) or not isinstance(old, dict):
+            if not isinstance(parsed, dict) or old is None:
                 found.corrupt = (f"audit row {case.row_id} (request id {case.request_id}): "
                                  "its stored facts or outputs no longer parse as a JSON object")
                 return found
-            facts.append(parsed)
-            before.append(self._by_output(old))
-        answers = self.model.evaluate_frame(pd.DataFrame.from_records(facts), fired=True,
-                                            unknown="refuse")
-        name = self.output.name  # type: ignore[union-attr]
-        for case, old, new in zip(batch, before, answers.to_dict("records"), strict=True):
-            error = new["error"]
-            if error is not None:
-                entry = found.refused.setdefault(error, [0, []])
-                entry[0] += 1
-                if len(entry[1]) < MAX_LISTED_REFUSALS:
-                    entry[1].append(case.request_id)
-                found.matrix[(_label(old.get(name)), "refused")] += 1
-                found.changed += 1
-                self._list(found, case, old, None, "refused", error)
-                continue
-            found.fired.update(new["fired"])
-            found.matrix[(_label(old.get(name)), _label(new[name]))] += 1
-            differs = any(freeze(old[n]) != freeze(new[n]) for n in old if n in new)
-            if not differs:
-                continue
-            found.changed += 1
-            kind = "changed"
-            if self.ordered is not None:
-                way = direction(self.ordered, old.get(name), new[name])
-                if way == "down":
-                    kind = "down-triage"
-                    found.down.append({
-                        "request_id": case.request_id,
-                        "evaluated_at": _iso(case.evaluated_at),
-                        "version": case.version,
-                        "old": old.get(name),
-                        "new": new[name],
-                    })
-                elif way == "up":
-                    kind = "up-triage"
-                    found.up += 1
-            self._list(found, case, old, new, kind, "")
+            key = facts_key(parsed)
+            if key not in known and key not in asked:
+                hit = self.memo.get(key)
+                if hit is not None:
+                    known[key] = orjson.loads(hit)
+                else:
+                    asked[key] = parsed
+            rows.append((case, key))
+        if asked:
+            answers = self.model.evaluate_frame(pd.DataFrame.from_records(list(asked.values())),
+                                                fired=True, unknown="refuse")
+            if len(self.memo) + len(asked) > self.memo_limit:
+                self.memo.clear()
+                self._shared.clear()
+            for key, record in zip(asked, answers.to_dict("records"), strict=True):
+                known[key] = record
+                text = orjson.dumps(record)
+                self.memo[key] = self._shared.setdefault(text, text)
+        found.evaluated = len(asked)
+        # the same stored answer and the same new one compare the same way: once each
+        verdicts: dict[tuple[bytes, str], _Verdict] = {}
+        answered: Counter[bytes] = Counter()
+        for case, key in rows:
+            verdict = verdicts.get((key, case.outputs))
+            if verdict is None:
+                verdict = verdicts[(key, case.outputs)] = self._verdict(stored[case.outputs],
+                                                                        known[key])
+            self._count(found, case, verdict)
+            if verdict.kind != "refused":
+                answered[key] += 1
+        for key, times in answered.items():
+            for rule in known[key]["fired"]:
+                found.fired[rule] += times
         return found
+
+    def _verdict(self, old: dict[str, Any], new: dict[str, Any]) -> _Verdict:
+        """How a stored answer and the candidate's compare."""
+        name = self.output.name  # type: ignore[union-attr]
+        before = old.get(name)
+        if new["error"] is not None:
+            return _Verdict("refused", _label(before), "refused", before, None, new["error"])
+        after = new[name]
+        if not any(freeze(old[n]) != freeze(new[n]) for n in old if n in new):
+            return _Verdict("same", _label(before), _label(after), before, after)
+        kind = "changed"
+        if self.ordered is not None:
+            way = direction(self.ordered, before, after)
+            kind = "down-triage" if way == "down" else "up-triage" if way == "up" else kind
+        return _Verdict(kind, _label(before), _label(after), before, after)
+
+    def _count(self, found: Outcome, case: AuditedCase, verdict: _Verdict) -> None:
+        found.matrix[(verdict.old_label, verdict.new_label)] += 1
+        if verdict.kind == "same":
+            return
+        found.changed += 1
+        if verdict.kind == "refused":
+            entry = found.refused.setdefault(verdict.error, [0, []])
+            entry[0] += 1
+            if len(entry[1]) < MAX_LISTED_REFUSALS:
+                entry[1].append(case.request_id)
+        elif verdict.kind == "down-triage":
+            found.down.append({
+                "request_id": case.request_id,
+                "evaluated_at": _iso(case.evaluated_at),
+                "version": case.version,
+                "old": verdict.old,
+                "new": verdict.new,
+            })
+        elif verdict.kind == "up-triage":
+            found.up += 1
+        if self.list_changed:
+            name = self.output.name  # type: ignore[union-attr]
+            found.listed.append({
+                "request_id": case.request_id,
+                "evaluated_at": _iso(case.evaluated_at),
+                "version": case.version,
+                "class": verdict.kind,
+                f"old_{name}": verdict.old,
+                f"new_{name}": verdict.new,
+                "error": verdict.error or None,
+            })
 
     def _by_output(self, stored: dict[str, Any]) -> dict[str, Any]:
         """A stored answer (by table) as one value per output the candidate has; outputs of
@@ -158,20 +238,11 @@ class Replayer:
                 flat[output] = result.get(output) if isinstance(result, dict) else None
         return flat
 
-    def _list(self, found: Outcome, case: AuditedCase, old: dict[str, Any],
-              new: dict[str, Any] | None, kind: str, error: str) -> None:
-        if not self.list_changed:
-            return
-        name = self.output.name  # type: ignore[union-attr]
-        found.listed.append({
-            "request_id": case.request_id,
-            "evaluated_at": _iso(case.evaluated_at),
-            "version": case.version,
-            "class": kind,
-            f"old_{name}": old.get(name),
-            f"new_{name}": None if new is None else new.get(name),
-            "error": error or None,
-        })
+
+def facts_key(facts: dict[str, Any]) -> bytes:
+    """The memo's key for a case: a hash of its facts as canonical JSON."""
+    return hashlib.blake2b(orjson.dumps(facts, option=orjson.OPT_SORT_KEYS),
+                           digest_size=16).digest()
 
 
 def _label(value: Any) -> str:
@@ -206,12 +277,19 @@ def _work(batch: list[AuditedCase]) -> Outcome:
 
 def load_bytes(content: bytes, suffix: str, source: str = "") -> CompiledModel:
     """A workbook from its bytes (as the version store and Spark ship it)."""
-    from engine.loader import load
+    from engine.loader import compile_loaded
+
+    return compile_loaded(model_from_bytes(content, suffix))
+
+
+def model_from_bytes(content: bytes, suffix: str) -> Model:
+    """The model of a workbook's bytes, not compiled (reports that only read its rules)."""
+    from engine.loader import read_model
 
     with tempfile.TemporaryDirectory(prefix="triage-") as folder:
         path = Path(folder) / f"workbook{suffix}"
         path.write_bytes(content)
-        return load(path)
+        return read_model(path)
 
 
 @dataclass
@@ -266,6 +344,9 @@ def replay(
 
 def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: str,
               workers: int, output: str | None, list_changed: bool) -> Iterator[Outcome]:
+    """One outcome per batch. With several workers, each case goes to the worker its facts
+    hash to (the stored text: the same facts are sent the same way), so each worker's memo
+    holds its own share of the distinct facts and none is evaluated twice."""
     if workers <= 1:
         for part in batches:
             yield replayer.run(part)
@@ -277,13 +358,34 @@ def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: st
     # this one (no inherited durable-rules state or threads); the workers share those pages
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pandas", "engine.impact.frame", "engine.impact.replay"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(content, Path(path).suffix, output, list_changed)
-                             ) as pool:
-        pending: list[Future[Outcome]] = []
+    with contextlib.ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(
+            1, mp_context=context, initializer=_start_worker,
+            initargs=(content, Path(path).suffix, output, list_changed)))
+            for _ in range(workers)]
+        pending: deque[list[Future[Outcome]]] = deque()
         for part in batches:
-            pending.append(pool.submit(_work, part))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+            shares: list[list[AuditedCase]] = [[] for _ in pools]
+            for case in part:
+                shares[hash(case.facts) % workers].append(case)
+            pending.append([pool.submit(_work, share)
+                            for pool, share in zip(pools, shares, strict=True) if share])
+            if len(pending) >= 2:
+                yield _together(pending.popleft())
+        while pending:
+            yield _together(pending.popleft())
+
+
+def _together(parts: list[Future[Outcome]]) -> Outcome:
+    """The outcomes of one batch's shares as one, its cases in the order they were stored."""
+    found = Outcome()
+    for part in parts:
+        found.add(part.result())
+        found.listed.extend(part.result().listed)
+    found.down.sort(key=_stored_order)
+    found.listed.sort(key=_stored_order)
+    return found
+
+
+def _stored_order(case: dict[str, Any]) -> tuple[str, str]:
+    return case["evaluated_at"], case["request_id"]

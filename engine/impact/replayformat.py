@@ -42,6 +42,7 @@ def summary(run: ReplayRun) -> dict[str, Any]:
             ({"rule": r, "cases_before": old_fired[r]} for r in old_fired if r not in new_fired),
             key=lambda x: -x["cases_before"]),
         "candidate_rules_never_firing": [r for r in rules if r not in new_fired],
+        "evaluated": o.evaluated,
         "seconds": round(run.seconds, 2),
         "workers": run.workers,
     }
@@ -60,7 +61,8 @@ def _text(data: dict[str, Any]) -> str:
     lines = [
         f"replayed {data['cases']:,} audited cases of {data['table_id']} against "
         f"{data['candidate']['source']} (version {data['candidate']['version']}) "
-        f"in {data['seconds']} s on {data['workers']} processes",
+        f"in {data['seconds']} s on {data['workers']} processes "
+        f"({data['evaluated']:,} evaluated: the others repeated facts already answered)",
         f"{data['output']}: {data['unchanged']:,} unchanged, {data['changed']:,} changed — "
         f"{data['down_triaged']:,} down-triaged, {data['up_triaged']:,} up-triaged, "
         f"{data['refused']:,} refused by the candidate",

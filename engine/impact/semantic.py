@@ -11,14 +11,15 @@ differ are kept and merged.
 
 What makes it fast on a large table with a few changed rows: a region is left as soon as
 every table of the two versions is the same there — the same table, and no rule that was
-added, removed or changed can match in the region (:class:`Changes`). The walk first cuts
+added, removed or changed can match in the region (:mod:`.changes`). The walk first cuts
 along the changed rules' own cells, so the only regions explored further are those where a
-changed rule matches, and what reaches them through chained tables.
+changed rule matches, and what reaches them through chained tables; there a table whose
+changed rules add the same outputs between the same equal rules is still the same
+(:meth:`_Walker._gaps_equal`), and only the others are worked out in full.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,8 @@ from typing import Any
 from engine.conditions import AnyOf, Condition, Equals, matches
 from engine.errors import HitPolicyViolation
 from engine.hitpolicy import HitPolicy, default_row, priority_key, resolve, row_key, value_key
-from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space, union_over
+from engine.impact.changes import Changes, TableChange
+from engine.impact.space import JointSpace, SideSpace, TableCells, joint_space
 from engine.model import Model, Table
 from engine.validation.cuts import Box, bits
 from engine.validation.partition import merge_all
@@ -85,118 +87,6 @@ class Difference:
 
 
 @dataclass
-class TableChange:
-    """How one table of the old version relates to the table of the same name in the new:
-    ``same_shape`` when everything but the rules is equal (hit policy, columns, outputs and
-    their order, defaults) and the tables it reads are themselves the same; then the rules
-    outside the longest common run (``changed_old``, ``changed_new``, bitsets) are the only
-    ones that can make the two differ."""
-
-    name: str
-    same_shape: bool
-    changed_old: int
-    changed_new: int
-
-
-class Changes:
-    """Which tables can make the versions differ, and how (see :class:`TableChange`)."""
-
-    def __init__(self, old: Model, new: Model, space: JointSpace) -> None:
-        self.tables: dict[str, TableChange] = {}
-        producers_old = {o.name: t.name for t in old.tables for o in t.outputs}
-        producers_new = {o.name: t.name for t in new.tables for o in t.outputs}
-        for table in old.tables:  # in evaluation order: producers first
-            other = new.table(table.name)
-            if other is None:
-                continue
-            shaped = _shape(table) == _shape(other) and all(
-                producers_old.get(c.name) == producers_new.get(c.name)
-                and (
-                    producers_old.get(c.name) is None
-                    or self._same_shape(producers_old[c.name])
-                )
-                for c in table.inputs
-            )
-            changed_old, changed_new = _changed_rules(table, other)
-            self.tables[table.name] = TableChange(table.name, shaped, changed_old, changed_new)
-        # tables that may give no answer (UNIQUE, ANY): checked wherever anything is evaluated
-        self.may_violate = {
-            t.name for side in (space.old, space.new) for t in side.model.tables
-            if _may_violate(t, side.tables[t.name])
-        }
-        one_sided = {t.name for t in old.tables if new.table(t.name) is None} ^ {
-            t.name for t in new.tables if old.table(t.name) is None}
-        self.unshaped = {n for n, c in self.tables.items() if not c.same_shape} | (
-            one_sided & self.may_violate)
-        self.readers: dict[str, set[str]] = {}
-        for model, producers in ((old, producers_old), (new, producers_new)):
-            for table in model.tables:
-                for column in table.inputs:
-                    if column.name in producers:
-                        self.readers.setdefault(producers[column.name], set()).add(table.name)
-
-    def _same_shape(self, name: str) -> bool:
-        change = self.tables.get(name)
-        return change is not None and change.same_shape
-
-    def downstream(self, names: set[str]) -> set[str]:
-        """``names`` and every table that reads their outputs, directly or not."""
-        found, todo = set(names), list(names)
-        while todo:
-            for reader in self.readers.get(todo.pop(), ()):
-                if reader not in found:
-                    found.add(reader)
-                    todo.append(reader)
-        return found
-
-
-def _may_violate(table: Table, cells: TableCells) -> bool:
-    """Can two rules of a UNIQUE table (of an ANY table, with different outputs) match one
-    case? Rules whose input cells never meet cannot; a test on another table's output is
-    taken to meet anything."""
-    if table.hit_policy not in (HitPolicy.UNIQUE, HitPolicy.ANY):
-        return False
-    for r, rule in enumerate(cells.rules):
-        box = dict(rule.inputs)
-        others = cells.everything
-        for d, per_atom in cells.atom_rules.items():
-            others &= union_over(per_atom, box.get(d, (1 << len(per_atom)) - 1))
-        others &= ~((1 << (r + 1)) - 1)  # each pair once
-        if table.hit_policy is HitPolicy.ANY:
-            mine = row_key(table.rules[r].outputs)
-            others = sum(1 << o for o in bits(others) if row_key(table.rules[o].outputs) != mine)
-        if others:
-            return True
-    return False
-
-
-def _shape(table: Table) -> object:
-    outputs = tuple(
-        (o.name, o.kind, tuple(value_key(v) for v in o.allowed_values), o.has_default,
-         value_key(o.default))
-        for o in table.outputs
-    )
-    return (table.hit_policy, table.aggregation, tuple(c.name for c in table.inputs), outputs)
-
-
-def _rule_key(rule: Any) -> object:
-    return (tuple(c.condition for c in rule.cells), row_key(rule.outputs))
-
-
-def _changed_rules(old: Table, new: Table) -> tuple[int, int]:
-    """Rules outside the longest common runs of equal rules (same cells and outputs)."""
-    a = [_rule_key(r) for r in old.rules]
-    b = [_rule_key(r) for r in new.rules]
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)  # type: ignore[arg-type]
-    kept_a = kept_b = 0
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            kept_a |= 1 << (block.a + k)
-            kept_b |= 1 << (block.b + k)
-    return ((1 << len(a)) - 1) & ~kept_a, ((1 << len(b)) - 1) & ~kept_b
-
-
-@dataclass
 class SemanticDiff:
     space: JointSpace
     shared_outputs: list[str]
@@ -242,6 +132,7 @@ class _Walker:
         self.shared = shared
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.memo: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})  # for _live, per version
         self.orders = {
             id(side): {t.name: _order(t) for t in side.model.tables}
             for side in (space.old, space.new)
@@ -286,31 +177,40 @@ class _Walker:
             leaves.append(Difference(tuple(region), refused if not old_ok else ANSWERS_VARY,
                                      refused if not new_ok else ANSWERS_VARY))
             return None
-        live_old = _live(space.old, region)
-        live_new = _live(space.new, region)
-        differing, split = self._same(region, live_old, live_new)
+        live_old = _live(space.old, region, self.memo[0])
+        live_new = _live(space.new, region, self.memo[1])
+        lazy_old = _Lazy(space.old, region, live_old, self.orders[id(space.old)], self.memo[0])
+        lazy_new = _Lazy(space.new, region, live_new, self.orders[id(space.new)], self.memo[1])
+        differing, split = self._same(region, live_old, live_new, lazy_old, lazy_new)
         if split is not None:
             return split
         differing &= self.shown
         if not differing:
             return None
-        old = self._evaluate(space.old, region, live_old, differing)
+        old = self._evaluate(lazy_old, differing)
         if not isinstance(old, Answer):
             return old
-        new = self._evaluate(space.new, region, live_new, differing)
+        new = self._evaluate(lazy_new, differing)
         if not isinstance(new, Answer):
             return new
         if old.key(self.shared) != new.key(self.shared):
             leaves.append(Difference(tuple(region), old, new))
         return None
 
-    def _same(self, region: list[int], live_old: dict[str, int],
-              live_new: dict[str, int]) -> tuple[set[str], Split | None]:
+    def _same(self, region: list[int], live_old: dict[str, int], live_new: dict[str, int],
+              lazy_old: _Lazy, lazy_new: _Lazy) -> tuple[set[str], Split | None]:
         """The tables that may answer differently in ``region`` (none: the versions are the
-        same throughout it); or a cut along a changed rule that may match in part of it."""
+        same throughout it); or a cut along a changed rule that may match in part of it.
+
+        A table with changed rules that may match here still gives the same answer when
+        what it reads is the same in both versions and its changed rules, decided, add the
+        same outputs between the same equal rules (:meth:`_gaps_equal`): then the rules
+        both versions share need not be decided at all. Without this, a COLLECT table with
+        one changed rule would be cut by every other rule wherever that rule matches."""
         changes = self.changes
-        differing = set(changes.unshaped)
-        for name, change in changes.tables.items():
+        touched: list[str] = []
+        for name, change in changes.tables.items():  # in evaluation order: producers first
+            reached = False
             for side, live, changed in (
                 (self.space.old, live_old, change.changed_old),
                 (self.space.new, live_new, change.changed_new),
@@ -318,22 +218,54 @@ class _Walker:
                 reachable = live.get(name, 0) & changed
                 if not reachable:
                     continue
-                differing.add(name)
+                reached = True
                 cells = side.tables[name]
                 for r in bits(reachable):
                     split = _partial(cells, r, region)
                     if split is not None:
                         return set(), split
-        return changes.downstream(differing), None
+            if reached:
+                touched.append(name)
+        differing = changes.downstream(set(changes.unshaped))
+        for name in touched:
+            if name in differing:
+                continue  # it reads something that differs here: it is compared in full
+            try:
+                same = self._gaps_equal(changes.tables[name], lazy_old, lazy_new)
+            except _NeedSplit as need:
+                return set(), need.split
+            except HitPolicyViolation:  # a table it reads gives no answer: compared in full
+                same = False
+            if not same:
+                differing = changes.downstream(differing | {name})
+        return differing, None
 
-    def _evaluate(self, side: SideSpace, region: list[int], live: dict[str, int],
-                  differing: set[str]) -> Answer | Split:
+    def _gaps_equal(self, change: TableChange, lazy_old: _Lazy, lazy_new: _Lazy) -> bool:
+        """Whether the changed rules that match add the same outputs, in the same order,
+        between the same equal rules: the rows each version's rules give, in rule order,
+        are then the same sequence, and so is the table's answer under any hit policy.
+        (Not only if: False sends the table to be compared in full.)"""
+        if not change.same_shape:
+            return False
+        old = lazy_old.side.model.table(change.name)
+        new = lazy_new.side.model.table(change.name)
+        assert old is not None and new is not None
+        for gap in sorted(set(change.gaps_old) | set(change.gaps_new)):
+            rows = []
+            for lazy, table, rules in ((lazy_old, old, change.gaps_old.get(gap, [])),
+                                       (lazy_new, new, change.gaps_new.get(gap, []))):
+                rows.append([row_key(table.rules[r].outputs) for r in rules
+                             if lazy.matches(table, r)])
+            if rows[0] != rows[1]:
+                return False
+        return True
+
+    def _evaluate(self, lazy: _Lazy, differing: set[str]) -> Answer | Split:
         """The outputs of the ``differing`` tables throughout the region, working out only
         what they need; and whether some table gives no answer there (a violation), which
         for a table that is the same in both versions is checked only if it can happen."""
-        lazy = _Lazy(side, region, live, self.orders[id(side)])
         try:
-            for table in side.model.tables:
+            for table in lazy.side.model.tables:
                 if table.name in differing or table.name in self.changes.may_violate:
                     lazy.table(table)
         except _NeedSplit as need:
@@ -358,8 +290,9 @@ class _Lazy:
     rules that can put x in the list."""
 
     def __init__(self, side: SideSpace, region: Sequence[int], live: dict[str, int],
-                 orders: dict[str, list[int] | None]) -> None:
+                 orders: dict[str, list[int] | None], memo: dict[Any, Any]) -> None:
         self.side = side
+        self.memo = memo  # the walker's, for this version (see :func:`_live`)
         self.region = region
         self.live = live
         self.orders = orders
@@ -418,11 +351,15 @@ class _Lazy:
                 and all(isinstance(i, Equals) for i in condition.items)):
             return matches(condition, self.value(name))
         k = [o.name for o in producer.outputs].index(name)
-        for r, rule in enumerate(producer.rules):
-            if matches(condition, [rule.outputs[k]]) and self.matches(producer, r):
+        accepting = self.memo.get((name, condition))
+        if accepting is None:
+            accepting = self.memo[(name, condition)] = _accepting(producer, k, condition)
+        rule_mask, default_ok = accepting
+        for r in bits(rule_mask):
+            if self.matches(producer, r):
                 return True
         default = default_row(producer)
-        if default is None or not matches(condition, [default[k]]):
+        if default is None or not default_ok:
             return False
         return not any(self.matches(producer, r) for r in range(len(producer.rules)))
 
@@ -457,51 +394,60 @@ def _partial(cells: TableCells, r: int, region: Sequence[int]) -> Split | None:
     return None
 
 
-def _live(side: SideSpace, region: Sequence[int]) -> dict[str, int]:
+def _live(side: SideSpace, region: Sequence[int],
+          memo: dict[Any, Any] | None = None) -> dict[str, int]:
     """Per table, the rules that may match some case of the region: their input cells meet
-    it, and each cell on another table's output accepts a value that table may give there."""
+    it, and each cell on another table's output accepts a value that table may give there
+    (the output of one of its rules that may match, or its default).
+
+    ``memo`` (one per version, kept across regions) holds, per output and cell, which of
+    the producer's rules give a value the cell accepts (:func:`_accepting`), so that a
+    test here is one AND of bitsets."""
+    memo = {} if memo is None else memo
     live: dict[str, int] = {}
-    possible: dict[str, _Possible] = {}
+    producers: dict[str, tuple[Table, int, int]] = {}  # output -> (table, column, live rules)
     for table in side.model.tables:
         cells = side.tables[table.name]
         rules = cells.live_in(region)
         for r in bits(rules):
-            if not all(_may_match(possible.get(n), c) for n, c in cells.rules[r].chained):
-                rules &= ~(1 << r)
+            for n, c in cells.rules[r].chained:
+                found = producers.get(n)
+                if found is None:
+                    continue
+                producer, k, producer_live = found
+                accepting = memo.get((n, c))
+                if accepting is None:
+                    accepting = memo[(n, c)] = _accepting(producer, k, c)
+                rule_mask, default_ok = accepting
+                if not (default_ok or producer_live & rule_mask):
+                    rules &= ~(1 << r)
+                    break
         live[table.name] = rules
-        possible.update(_possible_values(table, rules))
+        producers.update((o.name, (table, k, rules)) for k, o in enumerate(table.outputs))
     return live
 
 
-@dataclass(frozen=True)
-class _Possible:
-    """What an output may hold in a region: some of ``values`` (a list: any collection of
-    them); ``exact`` False when nothing is known (aggregates)."""
+def _accepting(table: Table, k: int, condition: Condition) -> tuple[int, bool]:
+    """The rules of ``table`` whose output ``k`` the cell ``condition`` may accept, and
+    whether it may accept the value given when no rule matches (the default, else null).
+    Everything may, where the value is not known from one rule (aggregates) or the test
+    on a list is not a plain "contains"."""
+    everything = (1 << len(table.rules)) - 1
+    if table.aggregation is not None:
+        return everything, True
+    if table.returns_list:
+        if not (isinstance(condition, AnyOf)
+                and all(isinstance(i, Equals) for i in condition.items)):
+            return everything, True
 
-    values: tuple[Any, ...]
-    is_list: bool
-    exact: bool = True
-
-
-def _possible_values(table: Table, rules: int) -> dict[str, _Possible]:
+        def test(value: Any) -> bool:
+            return matches(condition, [value])
+    else:
+        def test(value: Any) -> bool:
+            return matches(condition, value)
+    mask = 0
+    for r, rule in enumerate(table.rules):
+        if test(rule.outputs[k]):
+            mask |= 1 << r
     default = default_row(table)
-    found = {}
-    for k, out in enumerate(table.outputs):
-        if table.aggregation is not None:
-            found[out.name] = _Possible((), False, exact=False)
-            continue
-        values = [table.rules[r].outputs[k] for r in bits(rules)]
-        values.append(default[k] if default is not None else None)
-        found[out.name] = _Possible(tuple(values), table.returns_list)
-    return found
-
-
-def _may_match(possible: _Possible | None, condition: Condition) -> bool:
-    """Can a cell match a value the output may hold? True when not known."""
-    if possible is None or not possible.exact:
-        return True
-    if not possible.is_list:
-        return any(matches(condition, v) for v in possible.values)
-    if isinstance(condition, AnyOf) and all(isinstance(i, Equals) for i in condition.items):
-        return any(matches(condition, [v]) for v in possible.values)
-    return True
+    return mask, test(default[k] if default is not None else None)

@@ -189,6 +189,13 @@ class Dim:
         present = mask & self.present & self.possible
         words = self._present_words(present, phrase=False)
         if mask & self.null_bit & self.possible:
+            if present == self.present & self.possible:
+                return "-"  # every value, and null
+            if words and words[0].startswith("not(") and self.kind == "values":
+                # "null, not(x)" is no cell (not(…) stands alone, and refuses null): name
+                # the values instead
+                words = [self._value_text(i) for i in range(self.size - 1)
+                         if present >> i & 1 and not (self.free_text and i == self.size - 2)]
             return ", ".join(["null", *words]) if words else "null"
         if present == self.present & self.possible:
             return "not(null)" if self.null_bit & self.possible else "-"

@@ -48,15 +48,17 @@ def _bounds(value_range: Any) -> tuple[float, float]:
 
 
 def fill(url: str, model: CompiledModel, count: int, seed: int = 7,
-         table_id: str = TABLE) -> list[AuditRow]:
+         table_id: str = TABLE, distinct: int | None = None) -> list[AuditRow]:
     """``count`` evaluations of typical cases (:func:`typical_facts`) by ``model``, stored as
-    the service stores them, a minute apart."""
+    the service stores them, a minute apart; with ``distinct``, each case is one of that many
+    presentations (:func:`presentation`), drawn at random, so that facts repeat."""
     rng = random.Random(seed)
     log = AuditLog(url)
     log.create_schema()
     rows = []
     for n in range(count):
-        facts = typical_facts(model, rng)
+        facts = (typical_facts(model, rng) if distinct is None
+                 else presentation(model, rng.randrange(distinct)))
         decision = model.evaluate(facts)
         rows.append(AuditRow(
             request_id=f"req-{seed}-{n:06d}", evaluated_at=START + dt.timedelta(minutes=n),
@@ -68,6 +70,15 @@ def fill(url: str, model: CompiledModel, count: int, seed: int = 7,
         log.record(rows[start:start + 500])
     log.dispose()
     return rows
+
+
+def presentation(model: CompiledModel, k: int) -> dict[str, Any]:
+    """The ``k``-th of a fixed list of typical cases (the same facts for the same ``k``,
+    with keys in an order of their own, as different clients send them)."""
+    facts = typical_facts(model, random.Random(k))
+    names = list(facts)
+    random.Random(-k).shuffle(names)
+    return {n: facts[n] for n in names}
 
 
 def typical_facts(model: CompiledModel, rng: random.Random) -> dict[str, Any]:

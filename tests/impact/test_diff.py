@@ -161,3 +161,66 @@ def test_comparing_one_output(pair: Callable[..., tuple[Path, Path]]) -> None:
     assert all(set(r.changed) == {"severity"} for r in only.regions)
     result = run("diff", str(old), str(new), "--output-name", "nope")
     assert result.exit_code == 2 and "'nope' is not an output" in result.output
+
+
+# --- a refactored COLLECT table: the walk must not decide the rules both versions share ---
+
+
+def _flags_workbook(refactored: bool, n: int = 22) -> list[Sheet]:
+    """A COLLECT table of ``n`` independent flags (rule Fk: bk is true). The refactored
+    version splits F01's "age < 50" into two adjacent rules with the same flag, puts the age
+    column first, and drops a column no rule tests: the same behaviour, written otherwise."""
+    names = [f"b{k:02d}" for k in range(1, n + 1)]
+    inputs = [["Name", "Type", "Unit", "Allowed values", "Required", "Description"],
+              ["age_years", "integer", "years", "[0..120]", "yes", "Age"],
+              ["note", "text", None, None, "no", "Free text"],
+              *[[b, "boolean", None, None, "no", f"finding {b}"] for b in names]]
+    flags = [f"f{k:02d}" for k in range(1, n + 1)]
+    if refactored:
+        head = ["age_years", *names]
+        rules = [["F01a", "<= 29", True, *["-"] * (n - 1)],
+                 ["F01b", "[30..49]", True, *["-"] * (n - 1)]]
+        outs = ["f01", "f01"]
+    else:
+        head = [*names, "age_years", "note"]
+        rules = [["F01", True, *["-"] * (n - 1), "< 50", "-"]]
+        outs = ["f01"]
+    for k in range(2, n + 1):
+        cells = ["-"] * n
+        cells[k - 1] = True
+        rules.append([f"F{k:02d}", *(["-", *cells] if refactored else [*cells, "-", "-"])])
+        outs.append(flags[k - 1])
+    width = len(head)
+    table = [["Table", "flags"], ["Hit policy", "COLLECT"], ["Description", "Findings"], [],
+             ["Kind", *["Input"] * width, "Output", "Citation"],
+             ["Name", *head, "flags"],
+             ["Output values", *[None] * width, ", ".join(flags)],
+             ["Default"],
+             *[[*rule, out, "Guideline 1"] for rule, out in zip(rules, outs, strict=True)]]
+    about = make_minimal_sheets()[0]
+    return [about, Sheet("Inputs", tuple(tuple(r) for r in inputs)),
+            Sheet("Flags", tuple(tuple(r) for r in table))]
+
+
+def test_a_refactored_collect_table_is_identical_without_deciding_every_rule() -> None:
+    """Before the walk compared changed rules gap by gap, the region where F01 matches was
+    cut by each of the 21 other flags (2^21 regions): the diff ran past its limit."""
+    old = engine.load_sheets(_flags_workbook(False), require_citations=False)
+    new = engine.load_sheets(_flags_workbook(True), require_citations=False)
+    report = diff(old, new)
+    assert report.identical, [r.when for r in report.regions]
+    assert report.explored < 100
+    # a real change is still found, with the lists both versions give (on 6 flags: where a
+    # list differs, every other flag that may join it cuts the region in two)
+    small = _flags_workbook(True, 6)
+    rows = [list(r) for r in small[2].rows]
+    rows[-1][-2] = "f01"  # F06 now gives f01
+    small[2] = Sheet("Flags", tuple(tuple(r) for r in rows))
+    found = diff(engine.load_sheets(_flags_workbook(False, 6), require_citations=False),
+                 engine.load_sheets(small, require_citations=False))
+    assert found.regions and all(r.when.get("b06") == "true" for r in found.regions)
+    for region in found.regions:
+        assert region.old.outputs is not None and region.new.outputs is not None
+        old_flags, new_flags = region.old.outputs["flags"], region.new.outputs["flags"]
+        assert "f06" in old_flags and "f06" not in new_flags
+        assert new_flags[-1] == "f01"

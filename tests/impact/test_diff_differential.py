@@ -32,15 +32,44 @@ MAX_POINTS = 600
 
 def mutate(c: HChooser, spec: ModelSpec) -> ModelSpec:
     """One to three edits a clinician might make: rules moved, deleted, cells and outputs
-    copied from another rule of the same column, an input made optional or required, an
-    allowed range changed, a default changed."""
+    copied from another rule of the same column, a rule inserted (a copy of another with
+    one cell copied from a third), an input column removed or two columns swapped, an
+    Output values list reversed, an input made optional or required, an allowed range
+    changed, a default changed."""
     for _ in range(c.integer(1, 3)):
-        kind = c.choice(["swap", "delete", "cell", "output", "required", "range", "default"])
+        kind = c.choice(["swap", "delete", "cell", "output", "required", "range", "default",
+                         "insert", "drop column", "swap columns", "values"])
         tables = list(spec.tables)
         t = c.integer(0, len(tables) - 1)
         table = tables[t]
         rules = list(table.rules)
-        if kind == "swap" and len(rules) >= 2:
+        if kind == "insert" and rules:
+            i, j = c.integer(0, len(rules) - 1), c.integer(0, len(rules) - 1)
+            cells = list(rules[i].cells)
+            if table.inputs:
+                col = c.integer(0, len(table.inputs) - 1)
+                cells[col] = rules[j].cells[col]
+            taken = {r.rule_id for r in rules}
+            new_id = next(f"N{n}" for n in itertools.count(1) if f"N{n}" not in taken)
+            rules.insert(c.integer(0, len(rules)),
+                         replace(rules[i], rule_id=new_id, cells=tuple(cells)))
+        elif kind in ("drop column", "swap columns") and len(table.inputs) >= 2:
+            i, j = c.integer(0, len(table.inputs) - 1), c.integer(0, len(table.inputs) - 1)
+            order = list(range(len(table.inputs)))
+            if kind == "drop column":
+                del order[i]
+            else:
+                order[i], order[j] = order[j], order[i]
+            rules = [replace(r, cells=tuple(r.cells[k] for k in order)) for r in rules]
+            table = replace(table, inputs=tuple(table.inputs[k] for k in order))
+        elif kind == "values":
+            outputs = [replace(o, values=tuple(reversed(o.values)),
+                               raw_values=", ".join(reversed(
+                                   [p.strip() for p in str(o.raw_values).split(",")])))
+                       if o.values and isinstance(o.raw_values, str) else o
+                       for o in table.outputs]
+            table = replace(table, outputs=tuple(outputs))
+        elif kind == "swap" and len(rules) >= 2:
             i, j = c.integer(0, len(rules) - 1), c.integer(0, len(rules) - 1)
             rules[i], rules[j] = rules[j], rules[i]
         elif kind == "delete" and len(rules) >= 2:

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -173,6 +174,8 @@ def test_table_not_in_the_audit(trail: tuple[str, list]) -> None:
     line = _one_line_error(run("replay", str(WORKBOOK), "--database-url", url, "--table",
                                "no_such_table"))
     assert "'no_such_table' is not in the audit trail" in line and TABLE in line
+    line = _one_line_error(run("coverage", "--database-url", url, "--table", "no_such_table"))
+    assert "'no_such_table' is not in the audit trail" in line
 
 
 def test_candidate_that_fails_to_load(trail: tuple[str, list], tmp_path: Path) -> None:
@@ -290,3 +293,58 @@ def test_progress_bar_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> Non
     bar.update(10)
     bar.close()
     assert "100%" in screen.getvalue() and "replay" in screen.getvalue()
+
+
+# --- each distinct set of facts is evaluated once -------------------------------------------
+
+
+def test_repeated_facts_are_evaluated_once_with_the_same_answers(
+    bundled: CompiledModel, down_candidate: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    rows = fill(url, bundled, 500, distinct=60)
+    distinct = {json.dumps(json.loads(r.facts), sort_keys=True) for r in rows}
+    assert len(distinct) < 100  # the trail repeats facts (in other key orders too)
+    want = expected(engine.load(down_candidate), rows)
+    result = run("replay", str(down_candidate), "--database-url", url, "--format", "json",
+                 "--workers", "1")
+    data = json.loads(result.output)
+    assert data["cases"] == 500 and data["evaluated"] == len(distinct)
+    assert sorted(c["request_id"] for c in data["down_triaged_cases"]) == sorted(want["down"])
+    assert data["changed"] == want["changed"]
+    # two workers: each stored text of facts goes to one of them, so none is asked twice
+    two = json.loads(run("replay", str(down_candidate), "--database-url", url, "--format",
+                         "json", "--workers", "2").output)
+    assert two["workers"] == 2
+    assert len(distinct) <= two["evaluated"] <= len({r.facts for r in rows})
+    assert [c["request_id"] for c in two["down_triaged_cases"]] == want["down"]  # stored order
+    assert {k: v for k, v in two.items() if k not in ("seconds", "workers", "evaluated")} == {
+        k: v for k, v in data.items() if k not in ("seconds", "workers", "evaluated")}
+
+
+def test_the_memo_is_bounded_and_changes_no_answer(
+    bundled: CompiledModel, down_candidate: Path, tmp_path: Path
+) -> None:
+    from engine.impact.auditdb import AuditedCase
+    from engine.impact.replay import Replayer, facts_key
+
+    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    rows = fill(url, bundled, 300, distinct=40)
+    candidate = engine.load(down_candidate)
+    cases = [AuditedCase(n, r.request_id, r.evaluated_at, r.version, r.facts, r.outputs)
+             for n, r in enumerate(rows)]
+    batches = [cases[i:i + 25] for i in range(0, len(cases), 25)]
+    unbounded, bounded = Replayer(candidate, None, True), Replayer(candidate, None, True,
+                                                                 memo_limit=10)
+    for batch in batches:
+        a, b = unbounded.run(batch), bounded.run(batch)
+        assert (a.listed, a.matrix, a.fired, a.down) == (b.listed, b.matrix, b.fired, b.down)
+        assert len(bounded.memo) <= 25
+    assert len(unbounded.memo) == len({json.dumps(json.loads(r.facts), sort_keys=True)
+                                       for r in rows})
+    # and each answer is the engine's for that case
+    for row in rows[:60]:
+        kept = json.loads(unbounded.memo[facts_key(json.loads(row.facts))])
+        direct = candidate.evaluate_frame(pd.DataFrame.from_records([json.loads(row.facts)]),
+                                          fired=True).to_dict("records")[0]
+        assert kept == direct
