@@ -1,6 +1,8 @@
 """Reading the audit trail and the version store, and nothing else: the one module of the
 impact commands that knows how the service stores them (``service/audit.py``,
-``service/versions.py``), so that a change there is met here alone.
+``service/versions.py``, and the CDS Hooks feedback of ``service/cds/store.py``, whose
+override rate both read through :mod:`engine.impact.overrides`), so that a change there is
+met here alone.
 
 Read only, twice over: SQLite is opened with ``mode=ro`` (the file cannot be written, and is
 never created), PostgreSQL sessions start with ``default_transaction_read_only`` on (any

@@ -149,7 +149,8 @@ def _overrides_text(overrides: dict[str, Any] | None) -> str:
     nothing when there is no feedback table or no feedback on the rule."""
     if not overrides or not overrides["cards"]:
         return ""
-    reasons = ", ".join(f"{r['code']} {r['cards']}" for r in overrides["reasons"])
+    reasons = ", ".join(f"{r['code'] or r['display']} {r['cards']}"
+                        for r in overrides["reasons"])
     return (f"; {overrides['cards']:,} cards with feedback, {overrides['overridden']:,} "
             f"overridden ({100 * overrides['override_rate']:.1f}%"
             + (f": {reasons}" if reasons else "") + ")")

@@ -26,6 +26,7 @@ FEEDBACK_SUFFIX = "_cds_feedback"  # the service's table is f"{STORE_PREFIX}{FEE
 TOP_REASONS = 3
 
 RuleKey = tuple[str, str, str, str]  # table id, version, decision table, rule id
+Reason = tuple[str | None, str | None, str | None]  # system, code, display when no code
 
 
 def feedback_table_name(prefix: str) -> str:
@@ -49,8 +50,8 @@ def tally(rows: Iterable[Any]) -> list[dict[str, Any]]:
     for row in rows:
         latest[row.request_id] = row  # ordered by id: the last one wins
     counts: dict[RuleKey, list[int]] = {}
-    reasons: dict[RuleKey, Counter[tuple[str | None, str | None]]] = {}
-    displays: dict[tuple[str | None, str | None], str | None] = {}
+    reasons: dict[RuleKey, Counter[Reason]] = {}
+    displays: dict[Reason, str | None] = {}
     for row in latest.values():
         for fired in _fired(row.fired):
             key = (str(row.table_id), str(row.version), fired["table"], fired["rule_id"])
@@ -58,18 +59,21 @@ def tally(rows: Iterable[Any]) -> list[dict[str, Any]]:
             overridden = row.outcome != "accepted"
             tally_[1 if overridden else 0] += 1
             if overridden and (row.reason_code or row.reason_display):
-                reason = (row.reason_system, row.reason_code or row.reason_display)
+                # a reason is its code; one without a code is its display text
+                reason = (row.reason_system, row.reason_code,
+                          None if row.reason_code else row.reason_display)
                 reasons.setdefault(key, Counter())[reason] += 1
                 displays.setdefault(reason, row.reason_display)
     return [
         {"table_id": t, "version": v, "table": table, "rule_id": rule,
          "cards": a + o, "accepted": a, "overridden": o,
          "override_rate": round(o / (a + o), 4),
-         "reasons": [{"system": system, "code": code, "display": displays[(system, code)],
+         "reasons": [{"system": reason[0], "code": reason[1], "display": displays[reason],
                       "cards": n}
-                     for (system, code), n in sorted(
+                     for reason, n in sorted(
                          reasons.get((t, v, table, rule), Counter()).items(),
-                         key=lambda item: (-item[1], str(item[0][1])))[:TOP_REASONS]]}
+                         key=lambda item: (-item[1], str(item[0][1] or item[0][2])))[
+                         :TOP_REASONS]]}
         for (t, v, table, rule), (a, o) in sorted(counts.items())
     ]
 

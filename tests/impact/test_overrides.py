@@ -194,3 +194,31 @@ def test_feedback_table_without_feedback_says_so_once(tmp_path: Path) -> None:
     text = run("coverage", "--database-url", url).output
     assert text.count("no card feedback from the EHR for this version") == 1
     assert "cards with feedback" not in text
+
+
+def test_the_definition_latest_feedback_and_reasons() -> None:
+    """:func:`tally` on hand-made rows: the latest feedback of a card counts; a reason without
+    a code is its display text; an override without a reason counts, but names none; at most
+    three reasons, most frequent first."""
+    from types import SimpleNamespace
+
+    from engine.impact.overrides import tally
+
+    fired = [{"table": "disposition", "rule_id": "D1"}]
+
+    def row(card: str, outcome: str, code: str | None = None,
+            display: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(table_id="t", version="v1", fired=json.dumps(fired),
+                               request_id=card, outcome=outcome, reason_system="urn:r",
+                               reason_code=code, reason_display=display)
+
+    rows = [row("a", "overridden", "x"), row("a", "accepted"),  # changed their mind
+            row("b", "overridden", "x"), row("c", "overridden", "x"),
+            row("d", "overridden", None, "Patient prefers to wait"),
+            row("e", "overridden", "y"), row("f", "overridden", "z"), row("g", "overridden"),
+            row("h", "overridden", "z")]
+    (rule,) = tally(rows)
+    assert (rule["cards"], rule["accepted"], rule["overridden"], rule["override_rate"]) == (
+        8, 1, 7, 0.875)
+    assert [(r["code"], r["display"], r["cards"]) for r in rule["reasons"]] == [
+        ("x", None, 2), ("z", None, 2), (None, "Patient prefers to wait", 1)]
