@@ -488,7 +488,7 @@ def replay(candidate: str, database_url: str, table: str | None, since: str | No
 def coverage(database_url: str, table: str | None, since: str | None, until: str | None,
              workbooks: tuple[str, ...], fmt: str, output: str) -> None:
     """How often each rule fired in production, per version, and the rules that never
-    fired."""
+    fired; with the CDS Hooks card feedback in the database, each rule's override rate."""
     from engine.impact.commands import run_coverage
 
     sys.exit(run_coverage(database_url, table, since, until, workbooks, fmt, output))

@@ -15,6 +15,7 @@ from engine.impact.coverage import production_coverage
 from engine.model import Model
 from service.audit import AuditUnavailable
 from service.auth import require_admin
+from service.cds import cds_state
 from service.database import DatabaseUnavailable
 from service.errors import ApiError, field_errors
 from service.registry import iso
@@ -102,7 +103,8 @@ def audit() -> Response:
 @bp.get("/tables/<table_id>/coverage")
 def coverage(table_id: str) -> Response:
     """How often each rule of the table fired in the audited cases (``since`` to ``until``),
-    per version, and the rules that never fired (:mod:`engine.impact.coverage`). The rules
+    per version, with its override rate from the card feedback, and the rules that never
+    fired (:mod:`engine.impact.coverage`). The rules
     of a version come from the versions this worker holds, else from the version store."""
     args = request.args
     unknown = [k for k in args if k not in ("since", "until")]
@@ -113,7 +115,7 @@ def coverage(table_id: str) -> Response:
     slot = app_state.registry.snapshot.slots.get(table_id)
     held = [] if slot is None else [t.model.model for t in (slot.current, *slot.previous)]
     source = AuditSource.over(app_state.database.engine, app_state.audit.table,
-                              app_state.store.versions.name)
+                              app_state.store.versions.name, cds_state().store.feedback)
     try:
         if slot is None and not source.has_table(table_id):
             raise ApiError(404, "unknown_table",

@@ -242,6 +242,25 @@ class Retired(_Answer):
     request_id: str
 
 
+class OverrideReasonCount(_Answer):
+    """One of a rule's most frequent override reasons (engine/impact/overrides.py)."""
+
+    system: str | None
+    code: str | None
+    display: str | None
+    cards: int
+
+
+class RuleOverrideCounts(_Answer):
+    """Counted and defined in engine/impact/overrides.py, as the audit API counts them."""
+
+    cards: int
+    accepted: int
+    overridden: int
+    override_rate: float | None
+    reasons: list[OverrideReasonCount]
+
+
 class CoverageRule(_Answer):
     table: str
     rule_id: str
@@ -249,6 +268,9 @@ class CoverageRule(_Answer):
     row: int | None
     fired: int
     share: float
+    overrides: RuleOverrideCounts | None = Field(
+        description="the cards with feedback the rule fired in; null when the database has "
+                    "no card feedback table")
 
 
 class NeverFired(_Answer):
@@ -276,6 +298,8 @@ class Coverage(_Answer):
     table_id: str
     since: str | None
     until: str | None
+    feedback: bool = Field(description="whether the card feedback was read (rules then have "
+                           "their override counts)")
     versions: list[CoverageVersion]
     request_id: str
 
@@ -391,6 +415,7 @@ class RuleOverrides(_Answer):
     accepted: int
     overridden: int
     override_rate: float
+    reasons: list[OverrideReasonCount]
 
 
 class OverridePage(_Answer):

@@ -1,6 +1,8 @@
 """Reading the audit trail and the version store, and nothing else: the one module of the
 impact commands that knows how the service stores them (``service/audit.py``,
-``service/versions.py``), so that a change there is met here alone.
+``service/versions.py``, and the CDS Hooks feedback of ``service/cds/store.py``, whose
+override rate both read through :mod:`engine.impact.overrides`), so that a change there is
+met here alone.
 
 Read only, twice over: SQLite is opened with ``mode=ro`` (the file cannot be written, and is
 never created), PostgreSQL sessions start with ``default_transaction_read_only`` on (any
@@ -21,8 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.impact.overrides import feedback_table_name, override_rates
+
 AUDIT_TABLE = "evaluations"  # service.audit.AuditLog's default table name
 VERSIONS_TABLE = "triage_versions"  # service.versions.VersionStore's, with its default prefix
+FEEDBACK_TABLE = feedback_table_name("triage")  # service.cds.store.CdsStore's, default prefix
 
 
 class AuditSourceError(Exception):
@@ -69,7 +74,8 @@ class AuditSource:
     tables may carry other names)."""
 
     def __init__(self, url: str, audit_table: str = AUDIT_TABLE,
-                 versions_table: str = VERSIONS_TABLE) -> None:
+                 versions_table: str = VERSIONS_TABLE,
+                 feedback_table: str = FEEDBACK_TABLE) -> None:
         target, connect_args = read_only_url(url)
         self.shown = sa.make_url(url).render_as_string(hide_password=True)
         self.versions_table = versions_table
@@ -79,6 +85,7 @@ class AuditSource:
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
                 self.audit = self._reflect(connection, audit_table)
+                self.feedback = self._reflect(connection, feedback_table)
         except AuditSourceError:
             self.engine.dispose()
             raise
@@ -91,10 +98,13 @@ class AuditSource:
                                    f"'{audit_table}'): give the database `triage serve` writes to")
 
     @classmethod
-    def over(cls, engine: sa.Engine, audit: sa.Table, versions_table: str) -> AuditSource:
-        """A source reading ``audit`` through ``engine``, which stays open on :meth:`close`."""
+    def over(cls, engine: sa.Engine, audit: sa.Table, versions_table: str,
+             feedback: sa.Table | None = None) -> AuditSource:
+        """A source reading ``audit`` (and the CDS Hooks ``feedback``, if given) through
+        ``engine``, which stays open on :meth:`close`."""
         source = cls.__new__(cls)
         source.engine, source.audit, source.versions_table = engine, audit, versions_table
+        source.feedback = feedback
         source.shown = engine.url.render_as_string(hide_password=True)
         source._owned = False
         return source
@@ -217,6 +227,22 @@ class AuditSource:
             .order_by(c.table_id, sa.func.min(c.evaluated_at))
         )
         return [(str(a), str(v), int(n), first, last) for a, v, n, first, last in self._run(query)]
+
+    def override_rates(self, table_id: str | None, since: dt.datetime | None = None,
+                       until: dt.datetime | None = None) -> list[dict[str, Any]] | None:
+        """The override rate per rule of the decisions in the period
+        (:mod:`engine.impact.overrides`); None when the database has no feedback table (the
+        service never answered a CDS Hooks feedback there)."""
+        if self.feedback is None:
+            return None
+        audit = self.audit
+        assert audit is not None
+        try:
+            with self.engine.connect() as connection:
+                return override_rates(connection, audit, self.feedback,
+                                      self._where(table_id, since, until))
+        except SQLAlchemyError as error:
+            raise AuditSourceError(f"cannot read the card feedback: {reason(error)}") from error
 
     # --- the version store ----------------------------------------------------------------
 

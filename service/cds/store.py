@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.impact.overrides import feedback_table_name, override_rates
 from service.audit import AuditLog
 from service.database import Database, Transaction
 
@@ -64,7 +65,7 @@ class CdsStore:
         self.db = db
         self.audit = audit
         self.feedback = sa.Table(
-            f"{prefix}_cds_feedback", db.metadata,
+            feedback_table_name(prefix), db.metadata,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("request_id", sa.String(64), nullable=False, index=True),
             sa.Column("service_id", sa.String(200), nullable=False),
@@ -124,32 +125,13 @@ class CdsStore:
         return True
 
     def override_rates(self, table_id: str | None = None) -> list[dict[str, Any]]:
-        """Per rule, how many decision cards with feedback it fired in, and how many of those
-        the clinician overrode (each card counted once, by its latest feedback)."""
-        audit, feedback = self.audit.table, self.feedback
-        query = (sa.select(audit.c.table_id, audit.c.version, audit.c.fired,
-                           feedback.c.request_id, feedback.c.outcome, feedback.c.id)
-                 .join(audit, audit.c.request_id == feedback.c.request_id)
-                 .order_by(feedback.c.id))
-        if table_id is not None:
-            query = query.where(audit.c.table_id == table_id)
+        """Per rule, the cards with feedback it fired in, accepted and overridden, and the
+        override rate, as :mod:`engine.impact.overrides` defines them for `triage coverage`
+        too."""
+        audit = self.audit.table
+        where = [] if table_id is None else [audit.c.table_id == table_id]
         with Transaction(self.db) as connection:
-            rows = connection.execute(query).all()
-        latest: dict[str, Any] = {}
-        for row in rows:
-            latest[row.request_id] = row  # ordered by id: the last one wins
-        counts: dict[tuple[str, str, str, str], list[int]] = {}
-        for row in latest.values():
-            for fired in row.fired or []:
-                key = (row.table_id, row.version, fired["table"], fired["rule_id"])
-                tally = counts.setdefault(key, [0, 0])
-                tally[0 if row.outcome == "accepted" else 1] += 1
-        return [
-            {"table_id": t, "version": v, "table": table, "rule_id": rule,
-             "cards": a + o, "accepted": a, "overridden": o,
-             "override_rate": round(o / (a + o), 4)}
-            for (t, v, table, rule), (a, o) in sorted(counts.items())
-        ]
+            return override_rates(connection, audit, self.feedback, where)
 
 
 def _naive(moment: dt.datetime) -> dt.datetime:

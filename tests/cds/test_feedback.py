@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 
 from service import contract
 from service.state import KEY
+from tests.cds.calls import decision_card as _card
+from tests.cds.calls import feedback as _feedback
 from tests.cds.conftest import SERVICE
-from tests.cds.fhirdata import bundle, hook_request, patient, response
 from tests.service.conftest import ADMIN_TOKEN, example_facts
 
-BASE = "http://localhost"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -29,28 +29,6 @@ def app(make_app: Callable[..., Flask], database_url: str) -> Iterator[Flask]:
     if cds.store.db.backend == "postgresql":
         for table in (cds.store.feedback, cds.store.tokens):
             table.drop(cds.store.db.engine, checkfirst=True)
-
-
-def _card(app: Flask, facts: dict[str, Any]) -> dict[str, Any]:
-    model = app.extensions[KEY].registry.snapshot.slots["muscle_twitching"].current.model.model
-    qr = response(model, facts, base_url=BASE)
-    answer = app.test_client().post(SERVICE, json=hook_request(
-        {"questionnaireResponse": bundle(qr), "patient": patient()}))
-    assert answer.status_code == 200
-    card: dict[str, Any] = answer.json["cards"][0]
-    return card
-
-
-def _feedback(card: str, outcome: str, code: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"card": card, "outcome": outcome,
-                            "outcomeTimestamp": "2026-12-02T10:05:00Z"}
-    if outcome == "overridden":
-        item["overrideReason"] = {"reason": {"system": "urn:triage-rules:override-reason",
-                                             "code": code, "display": "Clinical judgement"},
-                                  "userComment": "Seen in clinic yesterday"}
-    else:
-        item["acceptedSuggestions"] = []
-    return {"feedback": [item]}
 
 
 def test_feedback_is_stored_against_the_audit_row(app: Flask) -> None:
