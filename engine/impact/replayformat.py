@@ -118,12 +118,12 @@ def _text(data: dict[str, Any], more_refusals: int = 0) -> str:
     ]
     if data["down_triaged_cases"]:
         lines += ["", f"DOWN-TRIAGED ({data['down_triaged']:,})"]
-        for case in data["down_triaged_cases"][:200]:
+        for case in data["down_triaged_cases"][:TEXT_SHOWN]:
             lines.append(f"  {case['request_id']}  {case['evaluated_at']}  "
                          f"{_show(case['old'])} → {_show(case['new'])}")
-        if data["down_triaged"] > 200:
-            lines.append(f"  … and {data['down_triaged'] - 200:,} more (--format csv or json "
-                         "lists every one)")
+        if data["down_triaged"] > TEXT_SHOWN:
+            lines.append(f"  … and {data['down_triaged'] - TEXT_SHOWN:,} more (--format csv or "
+                         "json lists every one)")
     if data["refusals"]:
         lines += ["", f"REFUSED BY THE CANDIDATE ({data['refused']:,})"]
         for refusal in data["refusals"]:
@@ -169,7 +169,7 @@ def _html(run: ReplayRun, data: dict[str, Any], more_refusals: int = 0) -> str:
     if data["down_triaged_cases"]:
         body.append("<table><tr><th>request id</th><th>evaluated at</th><th>old</th>"
                     "<th>new</th></tr>")
-        for case in data["down_triaged_cases"][:2000]:
+        for case in data["down_triaged_cases"]:
             body.append(f"<tr><td><code>{e(case['request_id'])}</code></td>"
                         f"<td>{e(case['evaluated_at'])}</td><td>{e(_show(case['old']))}</td>"
                         f"<td>{e(_show(case['new']))}</td></tr>")

@@ -450,3 +450,25 @@ def test_the_store_keeps_what_the_in_memory_merge_kept() -> None:
         assert max(len(ids) for _, _, ids in want) == MAX_LISTED_REFUSALS  # the cap was hit
         assert listed.refused_count == merged.refused_count
         assert listed.down_count == len(merged.down) and listed.refusal_messages == 8
+
+
+def test_text_and_html_show_the_first_cases_and_say_how_many_more(
+    trail: tuple[str, list], down_candidate: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.impact import replayformat
+
+    url, rows = trail
+    want = expected(engine.load(down_candidate), rows)["down"]
+    monkeypatch.setattr(replayformat, "TEXT_SHOWN", 2)
+    monkeypatch.setattr(replayformat, "HTML_SHOWN", 3)
+    text = run("replay", str(down_candidate), "--database-url", url).output
+    shown = [r for r in want if r in text]
+    assert shown == want[:2]
+    assert f"… and {len(want) - 2:,} more (--format csv or json lists every one)" in text
+    page = tmp_path / "replay.html"
+    run("replay", str(down_candidate), "--database-url", url, "--format", "html", "-o",
+        str(page))
+    html = page.read_text()
+    assert [r for r in want if r in html] == want[:3]
+    assert f"… and {len(want) - 3:,} more" in html
