@@ -39,7 +39,8 @@ class Listed:
         self._down: list[bytes] = []
         self._refused: dict[str, list[Any]] = {}  # message -> [count, ids], not yet written
         self._folder = tempfile.TemporaryDirectory(prefix="triage-replay-")
-        self._db = sqlite3.connect(Path(self._folder.name) / "listed.sqlite3")
+        self.path = Path(self._folder.name) / "listed.sqlite3"
+        self._db = sqlite3.connect(self.path)
         self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
 
     def __enter__(self) -> Listed:

@@ -368,7 +368,7 @@ def test_listed_cases_held_in_memory_stay_bounded_and_come_out_complete(
     with AuditSource(url) as source:
         run = replay(source, str(down_candidate), candidate, TABLE, workers=workers, batch=25,
                      on_listed=sheet.extend, held=3)
-    folder = Path(run.listed._folder.name)
+    folder = run.listed.path.parent
     with run:
         assert run.listed.peak_held <= 3  # never more than 3 listed cases in memory
         assert any(folder.iterdir())  # the rest went to disk
