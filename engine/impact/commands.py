@@ -121,7 +121,7 @@ def run_replay(candidate_path: str, database_url: str, table: str | None, since:
                until: str | None, fmt: str, output: str, workers: int | None,
                output_name: str | None) -> int:
     from engine.impact.replay import CorruptAuditRow, replay
-    from engine.impact.replayformat import csv_header, csv_rows, render
+    from engine.impact.replayformat import csv_header, csv_rows, render, summary, write_json
 
     start, end = parse_time(since, "--since"), parse_time(until, "--until")
     candidate = load_workbook(candidate_path, "candidate")
@@ -157,15 +157,21 @@ def run_replay(candidate_path: str, database_url: str, table: str | None, since:
                 bar.close()
             if sink is not None and sink is not sys.stdout:
                 sink.close()
-    if fmt != "csv":
-        write(render(run, fmt), output)
-    else:
-        from engine.impact.replayformat import summary
-
-        data = summary(run)
-        click.echo(f"{data['cases']:,} cases replayed: {data['changed']:,} changed, "
-                   f"{data['down_triaged']:,} down-triaged, {data['refused']:,} refused",
-                   err=True)
+    with run:  # the listed cases are read back from disk here, then deleted
+        if fmt == "json":  # streamed: every listed case, never all of them in memory
+            sink = sys.stdout if output == "-" else _open(output)
+            try:
+                write_json(run, sink)
+            finally:
+                if sink is not sys.stdout:
+                    sink.close()
+        elif fmt != "csv":
+            write(render(run, fmt), output)
+        else:
+            data = summary(run, 0)
+            click.echo(f"{data['cases']:,} cases replayed: {data['changed']:,} changed, "
+                       f"{data['down_triaged']:,} down-triaged, {data['refused']:,} refused",
+                       err=True)
     return 1 if run.outcome.changed else 0
 
 

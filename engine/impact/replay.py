@@ -4,7 +4,8 @@ The main process streams the audit trail (:mod:`.auditdb`) in batches and hands 
 to a pool of worker processes, one per core by default; each worker loads the candidate once
 (from its bytes), evaluates the batch with :func:`engine.impact.frame.evaluate_frame` and
 sends back only counts and the cases worth listing. At most two batches per worker are in
-flight, so memory stays flat however many cases there are. Processes rather than threads:
+flight, and the main process writes the listed cases to a temporary file as they come
+(:mod:`.spill`), so memory stays flat however many cases there are. Processes rather than threads:
 durable-rules' C core is not thread-safe and its rulesets cannot be shared between
 processes, so each worker owns its own, as the service's workers do.
 
@@ -31,9 +32,8 @@ from engine.evaluator import CompiledModel
 from engine.impact.auditdb import AuditedCase, AuditSource
 from engine.impact.diff import direction, ordered_outputs
 from engine.impact.semantic import freeze
+from engine.impact.spill import HELD, MAX_LISTED_REFUSALS, Listed
 from engine.model import Model, OutputDef
-
-MAX_LISTED_REFUSALS = 20  # request ids kept per distinct refusal message
 
 
 class CorruptAuditRow(Exception):
@@ -294,13 +294,25 @@ def model_from_bytes(content: bytes, suffix: str) -> Model:
 
 @dataclass
 class ReplayRun:
+    """A replay's counts, and its listed cases on disk (:meth:`close` deletes them)."""
+
     candidate: CompiledModel
     table_id: str
     output: str
-    outcome: Outcome
+    outcome: Outcome  # counts only: the listed cases are in ``listed``
     old_fired: Counter[str]
     seconds: float
     workers: int
+    listed: Listed
+
+    def __enter__(self) -> ReplayRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.listed.close()
 
 
 def replay(
@@ -315,8 +327,11 @@ def replay(
     batch: int = 2000,
     progress: Callable[[int], None] | None = None,
     on_listed: Callable[[list[dict[str, Any]]], None] | None = None,
+    held: int = HELD,
 ) -> ReplayRun:
-    """Replay every audited case of ``table_id`` (between ``since`` and ``until``). Raises
+    """Replay every audited case of ``table_id`` (between ``since`` and ``until``). The
+    down-triaged cases and refusals go to a :class:`~engine.impact.spill.Listed` holding at
+    most ``held`` of them in memory; close the returned run to delete them. Raises
     :class:`CorruptAuditRow`, :class:`~engine.impact.auditdb.AuditSourceError`."""
     import time
 
@@ -324,22 +339,29 @@ def replay(
     workers = workers or os.cpu_count() or 1
     replayer = Replayer(candidate, output, on_listed is not None)
     total = Outcome()
-    batches = source.cases(table_id, since, until, batch)
-    for found in _outcomes(batches, replayer, candidate_path, workers, output,
-                           on_listed is not None):
-        if found.corrupt:
-            raise CorruptAuditRow(found.corrupt)
-        total.add(found)
-        if on_listed is not None and found.listed:
-            on_listed(found.listed)
-        if progress is not None:
-            progress(found.cases)
-    old_fired: Counter[str] = Counter()
-    for _, _, table, rule, count in source.fired_counts(table_id, since, until):
-        old_fired[f"{table}/{rule}"] += count
+    listed = Listed(held)
+    try:
+        batches = source.cases(table_id, since, until, batch)
+        for found in _outcomes(batches, replayer, candidate_path, workers, output,
+                               on_listed is not None):
+            if found.corrupt:
+                raise CorruptAuditRow(found.corrupt)
+            listed.add(found.down, found.refused)
+            found.down, found.refused = [], {}
+            total.add(found)
+            if on_listed is not None and found.listed:
+                on_listed(found.listed)
+            if progress is not None:
+                progress(found.cases)
+        old_fired: Counter[str] = Counter()
+        for _, _, table, rule, count in source.fired_counts(table_id, since, until):
+            old_fired[f"{table}/{rule}"] += count
+    except BaseException:
+        listed.close()
+        raise
     name = replayer.output.name  # type: ignore[union-attr]
     return ReplayRun(candidate, table_id, name, total, old_fired,
-                     time.perf_counter() - started, workers)
+                     time.perf_counter() - started, workers, listed)
 
 
 def _outcomes(batches: Iterator[list[AuditedCase]], replayer: Replayer, path: str,

@@ -348,3 +348,127 @@ def test_the_memo_is_bounded_and_changes_no_answer(
         direct = candidate.evaluate_frame(pd.DataFrame.from_records([json.loads(row.facts)]),
                                           fired=True).to_dict("records")[0]
         assert kept == direct
+
+
+# --- the listed cases are kept on disk, not in memory ----------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_listed_cases_held_in_memory_stay_bounded_and_come_out_complete(
+    trail: tuple[str, list], down_candidate: Path, tmp_path: Path, workers: int
+) -> None:
+    from engine.impact.replay import replay
+    from engine.impact.replayformat import csv_header, csv_rows, render
+
+    url, rows = trail
+    candidate = engine.load(down_candidate)
+    want = expected(candidate, rows)
+    assert len(want["down"]) > 3
+    sheet: list[dict[str, Any]] = []
+    with AuditSource(url) as source:
+        run = replay(source, str(down_candidate), candidate, TABLE, workers=workers, batch=25,
+                     on_listed=sheet.extend, held=3)
+    folder = run.listed.path.parent
+    with run:
+        assert run.listed.peak_held <= 3  # never more than 3 listed cases in memory
+        assert any(folder.iterdir())  # the rest went to disk
+        text = render(run, "json")
+        data = json.loads(text)
+        # every one, in stored order, the same as an unbounded replay's
+        assert [c["request_id"] for c in data["down_triaged_cases"]] == want["down"]
+        assert data["down_triaged"] == len(want["down"])
+        # the streamed JSON is laid out as json.dumps lays out the whole report
+        assert text == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        lines = (csv_header("disposition") + csv_rows(sheet, "disposition")).splitlines()
+        down_lines = [ln for ln in lines if ",down-triage," in ln]
+        assert [ln.split(",")[0] for ln in down_lines] == want["down"]
+        assert len(lines) == 1 + want["changed"]
+    assert not folder.exists()  # closing the run deletes the file
+
+
+def test_refusals_on_disk_are_merged_and_ordered_as_in_memory(
+    trail: tuple[str, list], tmp_path: Path
+) -> None:
+    from engine.impact.replay import replay
+    from engine.impact.replayformat import render
+    from engine.impact.spill import MAX_LISTED_REFUSALS
+
+    url, rows = trail
+    narrow = edited_copy(tmp_path, "narrow.xlsx", {("Inputs", "D13"): "[36..37.5]"},
+                         drop=("Tests",))
+    candidate = engine.load(narrow)
+    # the refusals counted by hand: message -> request ids, in stored order
+    by_message: dict[str, list[str]] = {}
+    for row in rows:
+        try:
+            candidate.evaluate(json.loads(row.facts))
+        except engine.FactError as error:
+            by_message.setdefault(str(error), []).append(row.request_id)
+    assert sum(len(ids) for ids in by_message.values()) == expected(candidate, rows)["refused"]
+    assert len(by_message) > 1  # the message names the value: they grow with the cases
+    with AuditSource(url) as source:
+        run = replay(source, str(narrow), candidate, TABLE, workers=1, batch=7, held=2)
+    with run:
+        assert run.listed.peak_held <= 2
+        data = json.loads(render(run, "json"))
+    got = {r["error"]: r for r in data["refusals"]}
+    assert {m: r["cases"] for m, r in got.items()} == {m: len(i) for m, i in by_message.items()}
+    for message, ids in by_message.items():
+        assert got[message]["request_ids"] == ids[:MAX_LISTED_REFUSALS]
+    assert [r["cases"] for r in data["refusals"]] == sorted(
+        (r["cases"] for r in data["refusals"]), reverse=True)
+
+
+def test_the_store_keeps_what_the_in_memory_merge_kept() -> None:
+    """Many batches of refusals and down-triaged cases through a store holding 2 rows,
+    against :meth:`Outcome.add` merging the same batches in memory (the earlier way)."""
+    import random
+
+    from engine.impact.replay import Outcome
+    from engine.impact.spill import MAX_LISTED_REFUSALS, Listed
+
+    rng = random.Random(7)
+    merged = Outcome()
+    with Listed(held=2) as listed:
+        for b in range(60):
+            batch = Outcome()
+            for n in range(rng.randrange(6)):
+                message = f"error {rng.randrange(8)}"  # ties in count are common
+                entry = batch.refused.setdefault(message, [0, []])
+                entry[0] += 1
+                entry[1].append(f"r{b}-{n}")
+            batch.down = [{"request_id": f"d{b}-{n}", "old": [b, n], "new": None}
+                          for n in range(rng.randrange(3))]
+            listed.add(batch.down, batch.refused)
+            merged.add(batch)
+        assert listed.peak_held <= 2
+        assert list(listed.down()) == merged.down
+        assert list(listed.down(5)) == merged.down[:5]
+        want = [(m, c, ids) for m, (c, ids) in sorted(merged.refused.items(),
+                                                       key=lambda kv: -kv[1][0])]
+        assert list(listed.refusals()) == want
+        assert max(len(ids) for _, _, ids in want) == MAX_LISTED_REFUSALS  # the cap was hit
+        assert listed.refused_count == merged.refused_count
+        assert listed.down_count == len(merged.down) and listed.refusal_messages == 8
+
+
+def test_text_and_html_show_the_first_cases_and_say_how_many_more(
+    trail: tuple[str, list], down_candidate: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.impact import replayformat
+
+    url, rows = trail
+    want = expected(engine.load(down_candidate), rows)["down"]
+    monkeypatch.setattr(replayformat, "TEXT_SHOWN", 2)
+    monkeypatch.setattr(replayformat, "HTML_SHOWN", 3)
+    text = run("replay", str(down_candidate), "--database-url", url).output
+    shown = [r for r in want if r in text]
+    assert shown == want[:2]
+    assert f"… and {len(want) - 2:,} more (--format csv or json lists every one)" in text
+    page = tmp_path / "replay.html"
+    run("replay", str(down_candidate), "--database-url", url, "--format", "html", "-o",
+        str(page))
+    html = page.read_text()
+    assert [r for r in want if r in html] == want[:3]
+    assert f"… and {len(want) - 3:,} more" in html
