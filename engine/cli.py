@@ -321,12 +321,9 @@ def validate(
 def _format_annotated(path: str) -> None:
     """The annotated copy comes out formatted, like every workbook the commands write; a
     copy of a workbook that does not load is left as annotated."""
-    from engine.authoring.format import format_workbook
+    from engine.authoring.format import leave_formatted
 
-    try:
-        format_workbook(path)
-    except TriageError:
-        pass  # its findings already say why it does not load
+    leave_formatted(path)  # its line is not printed: the findings already say why it does not load
 
 
 @main.command()
